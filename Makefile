@@ -1,0 +1,55 @@
+# Chronos developer commands. `make help` lists them.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+WEB_PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-unit lint format typecheck clean
+
+help: ## List the commands
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Chronos needs Python 3.11 or newer; set PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Chronos with its dev tools
+
+demo: install ## Run Chronos locally with demo data at http://127.0.0.1:8000/
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py create_demo_user
+	@echo ""
+	@echo "  Chronos: http://127.0.0.1:$(WEB_PORT)/   sign in as demo / demo"
+	@echo "  Stop everything with Ctrl-C."
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) $(BIN)/honcho start \
+		$$( [ -n "$$REDIS_URL" ] && echo "web worker beat" || echo "web" )
+
+test: install ## Run the whole suite (integration tests need DATABASE_URL and REDIS_URL)
+	@if [ -n "$$REDIS_URL" ]; then \
+		$(BIN)/pytest; \
+	else \
+		echo "REDIS_URL is not set: integration tests are deselected."; \
+		$(BIN)/pytest -m "not integration"; \
+	fi
+
+lint: install ## Check code style with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## Check types with mypy
+	$(BIN)/mypy .
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

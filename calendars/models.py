@@ -1,0 +1,196 @@
+"""Google accounts, their calendars and events, and the state of their sync."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from calendars.fields import EncryptedTextField
+
+__all__ = ["Calendar", "Event", "GoogleAccount", "SyncState", "WatchChannel"]
+
+
+class GoogleAccount(models.Model):
+    """A Google account a user connected, with its OAuth grant."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_REAUTH = "needs_reauth", "Needs re-authorisation"
+        REVOKED = "revoked", "Revoked"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="google_accounts",
+    )
+    email = models.EmailField()
+    refresh_token = EncryptedTextField(blank=True, default="")
+    access_token = EncryptedTextField(blank=True, default="")
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "email"], name="unique_google_account_per_owner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Calendar(models.Model):
+    """One Google calendar of an account, as listed by ``calendarList``."""
+
+    account = models.ForeignKey(
+        GoogleAccount, on_delete=models.CASCADE, related_name="calendars"
+    )
+    google_id = models.CharField(max_length=1024)
+    summary = models.CharField(max_length=1024, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    color = models.CharField(max_length=16, blank=True, default="")
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    access_role = models.CharField(max_length=32, blank=True, default="")
+    primary = models.BooleanField(default=False)
+    selected = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account", "-primary", "summary"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "google_id"], name="unique_calendar_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary or self.google_id
+
+
+class Event(models.Model):
+    """An event as Google last described it.
+
+    ``resource`` keeps Google's JSON as received, which is what the API
+    streams out; the other columns are extracted from it for queries.
+    Timed events fill ``start``/``end``; all-day events fill ``start_date``/
+    ``end_date`` and also ``start``/``end`` at midnight UTC so one index
+    serves every time-window query.
+    """
+
+    calendar = models.ForeignKey(
+        Calendar, on_delete=models.CASCADE, related_name="events"
+    )
+    google_id = models.CharField(max_length=1024)
+    status = models.CharField(max_length=16, blank=True, default="confirmed")
+    summary = models.TextField(blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    location = models.TextField(blank=True, default="")
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    all_day = models.BooleanField(default=False)
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    recurrence = models.JSONField(default=list, blank=True)
+    recurring_event_id = models.CharField(max_length=1024, blank=True, default="")
+    original_start = models.DateTimeField(null=True, blank=True)
+    etag = models.CharField(max_length=128, blank=True, default="")
+    google_created = models.DateTimeField(null=True, blank=True)
+    google_updated = models.DateTimeField(null=True, blank=True)
+    resource = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["start", "google_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "google_id"], name="unique_event_per_calendar"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["calendar", "start"], name="event_calendar_start"),
+            models.Index(fields=["calendar", "end"], name="event_calendar_end"),
+            models.Index(
+                fields=["calendar", "recurring_event_id"],
+                name="event_calendar_series",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary or self.google_id
+
+    @property
+    def is_recurring_master(self) -> bool:
+        return bool(self.recurrence)
+
+    @property
+    def is_exception(self) -> bool:
+        return bool(self.recurring_event_id)
+
+
+class SyncState(models.Model):
+    """Where the sync of one calendar stands.
+
+    ``version`` grows with every run that starts; a run may only save its
+    sync token while the version is still its own, so a stalled older run
+    cannot overwrite a newer token.
+    """
+
+    class State(models.TextChoices):
+        IDLE = "idle", "Idle"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        ERROR = "error", "Error"
+
+    calendar = models.OneToOneField(
+        Calendar, on_delete=models.CASCADE, related_name="sync_state"
+    )
+    sync_token = models.TextField(blank=True, default="")
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IDLE)
+    last_error = models.TextField(blank=True, default="")
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    version = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.calendar}: {self.state}"
+
+
+class WatchChannel(models.Model):
+    """A Google push notification channel watching one calendar's events."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACTIVE = "active", "Active"
+        STOPPING = "stopping", "Stopping"
+        STOPPED = "stopped", "Stopped"
+
+    calendar = models.ForeignKey(
+        Calendar, on_delete=models.CASCADE, related_name="watch_channels"
+    )
+    channel_id = models.CharField(max_length=64, unique=True)
+    resource_id = models.CharField(max_length=256, blank=True, default="")
+    token = EncryptedTextField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["state", "expires_at"], name="channel_state_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return self.channel_id
