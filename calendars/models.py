@@ -7,7 +7,16 @@ from django.db import models
 
 from calendars.fields import EncryptedTextField
 
-__all__ = ["Calendar", "Event", "GoogleAccount", "SyncState", "WatchChannel"]
+__all__ = [
+    "ApiToken",
+    "Calendar",
+    "ChangeCounter",
+    "DeletedEvent",
+    "Event",
+    "GoogleAccount",
+    "SyncState",
+    "WatchChannel",
+]
 
 
 class GoogleAccount(models.Model):
@@ -60,6 +69,8 @@ class Calendar(models.Model):
     access_role = models.CharField(max_length=32, blank=True, default="")
     primary = models.BooleanField(default=False)
     selected = models.BooleanField(default=True)
+    # False once Google refused to watch it; the periodic sync covers it.
+    push_supported = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -106,6 +117,10 @@ class Event(models.Model):
     google_created = models.DateTimeField(null=True, blank=True)
     google_updated = models.DateTimeField(null=True, blank=True)
     resource = models.JSONField(default=dict)
+    # The change cursor of the batch that last stored this row.
+    cursor = models.PositiveBigIntegerField(default=0)
+    # The sync run that last saw this event; a full resync sweeps the rest.
+    seen_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["start", "google_id"]
@@ -121,6 +136,7 @@ class Event(models.Model):
                 fields=["calendar", "recurring_event_id"],
                 name="event_calendar_series",
             ),
+            models.Index(fields=["calendar", "cursor"], name="event_calendar_cursor"),
         ]
 
     def __str__(self) -> str:
@@ -158,6 +174,13 @@ class SyncState(models.Model):
     last_error = models.TextField(blank=True, default="")
     consecutive_failures = models.PositiveIntegerField(default=0)
     version = models.PositiveBigIntegerField(default=0)
+    # A run holds the calendar until this moment and renews it as it goes,
+    # so a killed worker's claim runs out instead of blocking forever.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Asked for while a run was going: that run goes round once more.
+    rerun_requested = models.BooleanField(default=False)
+    full_sync_requested = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -183,6 +206,14 @@ class WatchChannel(models.Model):
     state = models.CharField(
         max_length=16, choices=State.choices, default=State.PENDING
     )
+    # Set when a renewal made the channel that takes over from this one.
+    replaced_by = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaces",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -194,3 +225,58 @@ class WatchChannel(models.Model):
 
     def __str__(self) -> str:
         return self.channel_id
+
+
+class DeletedEvent(models.Model):
+    """A tombstone: an event removed by the batch with this cursor.
+
+    Streams that reconnect replay changes from the database; removals have to
+    be replayed too, and the event row itself is gone.
+    """
+
+    calendar = models.ForeignKey(
+        Calendar, on_delete=models.CASCADE, related_name="deleted_events"
+    )
+    google_id = models.CharField(max_length=1024)
+    recurring_event_id = models.CharField(max_length=1024, blank=True, default="")
+    cursor = models.PositiveBigIntegerField()
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["calendar", "cursor"], name="deleted_calendar_cursor"),
+            models.Index(fields=["deleted_at"], name="deleted_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.google_id
+
+
+class ChangeCounter(models.Model):
+    """The single row (id 1) that hands out change cursors.
+
+    Incrementing it inside the transaction that stores a batch locks the row
+    until commit, so cursors become visible in the order they were taken and
+    a client resuming after cursor N can never miss a smaller one.
+    """
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    # The first characters of the token, so people can tell tokens apart.
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"

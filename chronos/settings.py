@@ -7,6 +7,8 @@ until its secrets are given. Every variable is listed in the README.
 
 import base64
 import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -15,7 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -108,6 +111,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # A file, not shared-cache memory: threads then wait for each other's
+    # writes instead of failing with "database table is locked".
+    # One file per process, so that two test runs never share it.
+    DATABASES["default"].setdefault(
+        "TEST",
+        {"NAME": str(Path(tempfile.gettempdir()) / f"chronos-test-{os.getpid()}.db")},
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -143,9 +153,15 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Longer than the hard time limit, so a running task is never redelivered
-    # to a second worker while the first still works on it.
-    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
+    # A task whose worker died unacknowledged is redelivered after this long.
+    # Longer than the hard time limit, so a running task is not handed to a
+    # second worker; the sync lease keeps that harmless anyway.
+    "visibility_timeout": env.int(
+        "CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60
+    ),
+    # Look for such tasks this often (kombu's default is every 100 s).
+    "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=30),
+    "unacked_restore_throttle": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
@@ -178,6 +194,27 @@ WEBHOOK_CHANNEL_BUFFER_HOURS = env.int("WEBHOOK_CHANNEL_BUFFER_HOURS", default=2
 BACKGROUND_SYNC_INTERVAL_SECONDS = env.int(
     "BACKGROUND_SYNC_INTERVAL_SECONDS", default=600
 )
+CELERY_BEAT_SCHEDULE = {
+    "background-sync": {
+        "task": "syncengine.schedule_background_syncs",
+        "schedule": float(BACKGROUND_SYNC_INTERVAL_SECONDS),
+    },
+}
+# Calls Google answers with a rate limit or a server error are retried this
+# many times in all, waiting a random time up to base * 2**attempt (capped).
+GOOGLE_RETRY_ATTEMPTS = env.int("GOOGLE_RETRY_ATTEMPTS", default=5)
+GOOGLE_RETRY_BASE_SECONDS = env.float("GOOGLE_RETRY_BASE_SECONDS", default=0.5)
+GOOGLE_RETRY_CAP_SECONDS = env.float("GOOGLE_RETRY_CAP_SECONDS", default=8)
+# How long a sync run holds its calendar without renewing its claim; a run
+# whose worker died is taken over after this.
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=120)
+# A sync asked for during a run makes the run go round again once the
+# requests have paused this long (at most the second figure), so a burst of
+# notifications costs two runs.
+SYNC_COALESCE_SECONDS = env.float("SYNC_COALESCE_SECONDS", default=0.3)
+SYNC_COALESCE_MAX_SECONDS = env.float("SYNC_COALESCE_MAX_SECONDS", default=5)
+# Threads running tasks in embedded mode (no REDIS_URL).
+EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=4)
 
 AUTH_PASSWORD_VALIDATORS = [
     {

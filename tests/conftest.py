@@ -15,6 +15,8 @@ from django.test import Client
 
 from calendars.models import Calendar, Event, GoogleAccount, SyncState
 
+pytest_plugins = ["tests.googleside"]
+
 
 @pytest.fixture
 def owner(db: Any) -> User:
@@ -79,3 +81,14 @@ def owner_account(owner: User) -> GoogleAccount:
 @pytest.fixture
 def owner_calendar(owner_account: GoogleAccount) -> Calendar:
     return make_calendar(owner_account)
+
+
+@pytest.fixture(autouse=True)
+def embedded_unless_integration(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Unit tests run in embedded mode even when Redis is configured.
+
+    Tests marked ``integration`` keep the distributed mode of the
+    environment: real workers, Redis pub/sub and the Redis cache.
+    """
+    if request.node.get_closest_marker("integration") is None:
+        settings.DISTRIBUTED = False

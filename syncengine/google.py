@@ -1,0 +1,242 @@
+"""The one place that talks to Google on behalf of an account.
+
+Builds google-api-python-client services pointed at ``GOOGLE_API_URL`` with
+google-auth credentials that refresh against ``GOOGLE_TOKEN_URL``, stores
+refreshed access tokens back (encrypted), and turns Google's answers into
+the domain errors the sync engine acts on.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import google.auth.exceptions
+import google_auth_httplib2
+import httplib2
+from django.conf import settings
+from google.auth.transport.requests import Request as RefreshRequest
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from calendars.models import GoogleAccount
+
+logger = logging.getLogger(__name__)
+
+HTTP_TIMEOUT_SECONDS = 30
+RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
+
+
+class GoogleError(Exception):
+    """Google answered with an error, or could not be reached."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int = 0, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class RetryableGoogleError(GoogleError):
+    """Rate limits, server errors and dead connections: worth trying later."""
+
+    retryable = True
+
+
+class FullSyncRequired(GoogleError):
+    """The sync token expired (410): the calendar needs a full sync."""
+
+
+class ReauthRequired(GoogleError):
+    """The account's grant is dead; only its owner can connect it again."""
+
+
+def error_from_http(error: HttpError) -> GoogleError:
+    status = error.status_code
+    reasons = [
+        detail.get("reason", "")
+        for detail in (error.error_details or [])
+        if isinstance(detail, dict)
+    ]
+    reason = reasons[0] if reasons else ""
+    message = f"Google answered {status}: {error.reason or reason or 'no message'}"
+
+    if status == 410:
+        return FullSyncRequired(message, status=status, reason=reason)
+    if status == 401:
+        return ReauthRequired(message, status=status, reason=reason)
+    if status in RETRYABLE_STATUSES or (
+        status == 403 and RATE_LIMIT_REASONS.intersection(reasons)
+    ):
+        return RetryableGoogleError(message, status=status, reason=reason)
+    return GoogleError(message, status=status, reason=reason)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Truncated exponential backoff with full jitter, bounded in attempts."""
+
+    attempts: int
+    base_seconds: float
+    cap_seconds: float
+
+    @classmethod
+    def from_settings(cls) -> RetryPolicy:
+        return cls(
+            attempts=settings.GOOGLE_RETRY_ATTEMPTS,
+            base_seconds=settings.GOOGLE_RETRY_BASE_SECONDS,
+            cap_seconds=settings.GOOGLE_RETRY_CAP_SECONDS,
+        )
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap_seconds, self.base_seconds * 2**attempt)
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not secrets
+
+
+class GoogleSession:
+    """Calls to the Calendar API as one account, with retries and refresh.
+
+    Not thread-safe: httplib2 connections belong to one thread, so each task
+    builds its own session.
+    """
+
+    def __init__(
+        self,
+        account: GoogleAccount,
+        *,
+        retry: RetryPolicy | None = None,
+        on_wait: Callable[[], None] | None = None,
+    ) -> None:
+        self.account = account
+        self.retry = retry or RetryPolicy.from_settings()
+        self.on_wait = on_wait
+        self.credentials = credentials_for(account)
+        http = google_auth_httplib2.AuthorizedHttp(
+            self.credentials, http=httplib2.Http(timeout=HTTP_TIMEOUT_SECONDS)
+        )
+        self.service = build(
+            "calendar",
+            "v3",
+            http=http,
+            client_options={"api_endpoint": settings.GOOGLE_API_URL},
+            cache_discovery=False,
+            static_discovery=True,
+        )
+
+    def execute(self, request: Any) -> dict[str, Any]:
+        """Run a prepared API request; retry what Google says to retry."""
+        for attempt in range(self.retry.attempts):
+            try:
+                return self._execute_once(request)
+            except RetryableGoogleError as error:
+                if attempt + 1 == self.retry.attempts:
+                    raise
+                delay = self.retry.delay(attempt)
+                logger.warning(
+                    "Google call failed, retrying: account=%s status=%s "
+                    "reason=%s attempt=%s delay=%.2f",
+                    self.account.pk,
+                    error.status,
+                    error.reason,
+                    attempt + 1,
+                    delay,
+                )
+                if self.on_wait is not None:
+                    self.on_wait()
+                time.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _execute_once(self, request: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = request.execute()
+        except HttpError as error:
+            raise self._classified(error_from_http(error)) from error
+        except google.auth.exceptions.RefreshError as error:
+            raise self._refresh_failed(error) from error
+        except (httplib2.HttpLib2Error, OSError) as error:
+            raise RetryableGoogleError(
+                f"Google could not be reached: {type(error).__name__}"
+            ) from error
+        finally:
+            self.save_refreshed_token()
+        return result
+
+    def _classified(self, error: GoogleError) -> GoogleError:
+        if isinstance(error, ReauthRequired):
+            # A 401 survived the client's own refresh-and-retry.
+            mark_needs_reauth(self.account)
+        return error
+
+    def _refresh_failed(self, error: Exception) -> GoogleError:
+        if "invalid_grant" in str(error):
+            mark_needs_reauth(self.account)
+            return ReauthRequired(
+                "Google no longer accepts this account's grant; its owner has "
+                "to connect it again.",
+                reason="invalid_grant",
+            )
+        return RetryableGoogleError(
+            f"Refreshing the access token failed: {type(error).__name__}"
+        )
+
+    def save_refreshed_token(self) -> None:
+        token = self.credentials.token
+        if not token or token == self.account.access_token:
+            return
+
+        expiry = self.credentials.expiry
+        self.account.access_token = token
+        self.account.access_token_expires_at = (
+            expiry.replace(tzinfo=UTC) if expiry else None
+        )
+        GoogleAccount.objects.filter(pk=self.account.pk).update(
+            access_token=self.account.access_token,
+            access_token_expires_at=self.account.access_token_expires_at,
+        )
+
+
+def credentials_for(account: GoogleAccount) -> Credentials:
+    expiry = account.access_token_expires_at
+    return Credentials(
+        token=account.access_token or None,
+        refresh_token=account.refresh_token,
+        token_uri=settings.GOOGLE_TOKEN_URL,
+        client_id=settings.GOOGLE_CLIENT_ID,
+        client_secret=settings.GOOGLE_CLIENT_SECRET,
+        scopes=account.scopes or None,
+        # google-auth compares expiry with a naive UTC clock.
+        expiry=expiry.astimezone(UTC).replace(tzinfo=None) if expiry else None,
+    )
+
+
+def refresh_access_token(credentials: Credentials) -> None:
+    """Refresh now, raising ReauthRequired for a dead grant."""
+    try:
+        credentials.refresh(RefreshRequest())
+    except google.auth.exceptions.RefreshError as error:
+        if "invalid_grant" in str(error):
+            raise ReauthRequired(
+                "Google refused the refresh token (invalid_grant).",
+                reason="invalid_grant",
+            ) from error
+        raise RetryableGoogleError("Refreshing the access token failed") from error
+
+
+def mark_needs_reauth(account: GoogleAccount) -> None:
+    logger.warning("Account needs re-authorisation: account=%s", account.pk)
+    account.status = GoogleAccount.Status.NEEDS_REAUTH
+    GoogleAccount.objects.filter(pk=account.pk).update(
+        status=GoogleAccount.Status.NEEDS_REAUTH, updated_at=datetime.now(UTC)
+    )
