@@ -22,15 +22,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install Chronos with its dev tools
 
+# The demo talks to the bundled Google emulator unless told otherwise.
+EMULATOR_PORT ?= 8765
+EMULATOR_URL := http://127.0.0.1:$(EMULATOR_PORT)
+DEMO_ENV := GOOGLE_API_URL=$${GOOGLE_API_URL:-$(EMULATOR_URL)/calendar/v3/} \
+	GOOGLE_TOKEN_URL=$${GOOGLE_TOKEN_URL:-$(EMULATOR_URL)/token} \
+	GOOGLE_AUTH_URL=$${GOOGLE_AUTH_URL:-$(EMULATOR_URL)/o/oauth2/auth} \
+	WEB_PORT=$(WEB_PORT) EMULATOR_PORT=$(EMULATOR_PORT)
+
 demo: install ## Run Chronos locally with demo data at http://127.0.0.1:8000/
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py create_demo_user
 	@echo ""
 	@echo "  Chronos: http://127.0.0.1:$(WEB_PORT)/   sign in as demo / demo"
-	@echo "  Stop everything with Ctrl-C."
+	@echo "  Google emulator: $(EMULATOR_URL)/   Stop everything with Ctrl-C."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) $(BIN)/honcho start \
-		$$( [ -n "$$REDIS_URL" ] && echo "web worker beat" || echo "web" )
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(DEMO_ENV) $(BIN)/honcho start \
+		$$( [ -n "$$REDIS_URL" ] && echo "emulator web worker beat" || echo "emulator web" )
 
 test: install ## Run the whole suite (integration tests need DATABASE_URL and REDIS_URL)
 	@if [ -n "$$REDIS_URL" ]; then \
