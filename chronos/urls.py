@@ -4,6 +4,7 @@ from django.urls import path
 
 from calendars import views as calendar_views
 from chronos import health
+from chronos.api import api
 
 urlpatterns = [
     path("", calendar_views.home, name="home"),
@@ -16,4 +17,5 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]

@@ -45,32 +45,44 @@ class Requested(enum.StrEnum):
 
 def request_sync(calendar_pk: int, *, full: bool = False) -> Requested:
     """Make sure a sync of the calendar runs after this call."""
-    from syncengine.tasks import sync_calendar_task
-
     SyncState.objects.get_or_create(calendar_id=calendar_pk)
     if full:
         SyncState.objects.filter(calendar_id=calendar_pk).update(
             full_sync_requested=True
         )
+    for _ in range(3):
+        if _queue_if_idle(calendar_pk):
+            return Requested.QUEUED
+        if fold_into_running(calendar_pk):
+            return Requested.FOLDED
+        # Neither idle nor running: queued, unless the state moved on between
+        # the two updates, in which case try again.
+        if SyncState.objects.filter(
+            calendar_id=calendar_pk, state=SyncState.State.QUEUED
+        ).exists():
+            return Requested.ALREADY_PENDING
+    return Requested.ALREADY_PENDING
+
+
+@transaction.atomic
+def _queue_if_idle(calendar_pk: int) -> bool:
+    from syncengine.tasks import sync_calendar_task
+
     now = timezone.now()
     idle = (
         Q(state__in=[SyncState.State.IDLE, SyncState.State.ERROR])
         | Q(state=SyncState.State.QUEUED, queued_at__lt=now - QUEUED_STALE_AFTER)
         | Q(state=SyncState.State.RUNNING, lease_expires_at__lt=now)
     )
-    with transaction.atomic():
-        queued = SyncState.objects.filter(idle, calendar_id=calendar_pk).update(
-            state=SyncState.State.QUEUED, queued_at=now
-        )
-        if queued:
-            # Enqueued inside the transaction: if the queue is down, the
-            # state change rolls back and the caller can answer 503.
-            enqueue(sync_calendar_task, calendar_pk)
-            return Requested.QUEUED
-
-    if fold_into_running(calendar_pk):
-        return Requested.FOLDED
-    return Requested.ALREADY_PENDING
+    queued = SyncState.objects.filter(idle, calendar_id=calendar_pk).update(
+        state=SyncState.State.QUEUED, queued_at=now
+    )
+    if not queued:
+        return False
+    # Enqueued inside the transaction: if the queue is down, the state change
+    # rolls back and the caller can answer 503.
+    enqueue(sync_calendar_task, calendar_pk)
+    return True
 
 
 def enqueue(task: Task, *args: Any, countdown: float | None = None) -> None:

@@ -1,10 +1,17 @@
-"""Handing stored changes to whoever relays them to open pages.
+"""Handing stored changes to the web processes that relay them to pages.
 
 Workers call :func:`publish_batch` after each stored page commits and
 :func:`publish_status` when a calendar's sync state changes. In distributed
-mode messages go out on one Redis pub/sub channel; in embedded mode they go
-to subscribers in this process. Messages only wake the streams: the
-database stays the truth, so a lost message loses nothing.
+mode messages go out on one Redis pub/sub channel; in embedded mode to
+subscribers in this process. Messages only wake the streams: the database
+stays the truth, and a web process that misses a message reads it back from
+there (see ``syncengine.relay``).
+
+A message is a header line, ``<type> <calendar id> <cursor> <event count>``,
+then the JSON sent to browsers as the SSE ``data:`` line. The header lets a web process
+route a batch without parsing its events. For a batch the cursor is its
+change cursor; for a status it is the newest cursor committed when the
+status was published, so the status is relayed after the batches before it.
 """
 
 from __future__ import annotations
@@ -13,13 +20,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import redis
 from django.conf import settings
 
-from calendars.models import SyncState
+from calendars.models import ChangeCounter, SyncState
 
 if TYPE_CHECKING:
     from syncengine.store import StoredBatch
@@ -29,6 +37,15 @@ logger = logging.getLogger(__name__)
 CHANNEL = "chronos:changes"
 
 Subscriber = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SyncFailure:
+    """What the sync stream tells a client about a failed calendar sync."""
+
+    code: int
+    message: str
+    retryable: bool
 
 
 class LocalBroker:
@@ -67,44 +84,54 @@ def _redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 
-def send(message: dict[str, Any]) -> None:
-    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+def encode(
+    kind: str, calendar_id: int, cursor: int, data: dict[str, Any], count: int = 0
+) -> str:
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return f"{kind} {calendar_id} {cursor} {count}\n{body}"
+
+
+def send(message: str) -> None:
     if not settings.DISTRIBUTED:
-        local_broker.publish(text)
+        local_broker.publish(message)
         return
     try:
-        _redis_client(settings.REDIS_URL).publish(CHANNEL, text)
+        _redis_client(settings.REDIS_URL).publish(CHANNEL, message)
     except redis.RedisError:
-        # Streams catch up from the database when they next wake.
-        logger.warning("Publishing a change failed: kind=%s", message.get("type"))
+        # Streams read what they missed from the database when they next wake.
+        logger.warning("Publishing a change failed: header=%s", message.split("\n")[0])
 
 
 def publish_batch(batch: StoredBatch) -> None:
-    send(
-        {
-            "type": "events",
-            "calendar_id": batch.calendar_id,
-            "cursor": batch.cursor,
-            "events": batch.events,
-        }
-    )
+    data = {"type": "events", "calendar_id": batch.calendar_id, "events": batch.events}
+    send(encode("events", batch.calendar_id, batch.cursor, data, len(batch.events)))
 
 
-def publish_status(calendar_pk: int) -> None:
+def publish_status(calendar_pk: int, failure: SyncFailure | None = None) -> None:
     state = (
         SyncState.objects.filter(calendar_id=calendar_pk)
-        .values("state", "last_sync_at", "last_error")
+        .values("state", "version", "last_sync_at", "last_error")
         .first()
     )
     if state is None:
         return
     last_sync_at = state["last_sync_at"]
-    send(
-        {
-            "type": "sync_status",
-            "calendar_id": calendar_pk,
-            "state": state["state"],
-            "last_sync_at": last_sync_at.isoformat() if last_sync_at else None,
-            "last_error": state["last_error"],
-        }
-    )
+    data: dict[str, Any] = {
+        "type": "sync_status",
+        "calendar_id": calendar_pk,
+        "state": state["state"],
+        "version": state["version"],
+        "last_sync_at": last_sync_at.isoformat() if last_sync_at else None,
+        "last_error": state["last_error"] or None,
+    }
+    if failure is not None:
+        data.update(
+            code=failure.code, message=failure.message, retryable=failure.retryable
+        )
+    send(encode("sync_status", calendar_pk, committed_cursor(), data))
+
+
+def committed_cursor() -> int:
+    """The newest change cursor that has committed."""
+    value = ChangeCounter.objects.filter(pk=1).values_list("value", flat=True).first()
+    return value or 0

@@ -130,37 +130,45 @@ def _write_page(
     if not write.upserts and not write.removals and not sweep and not tidy:
         return None
 
+    cursor = LazyCursor()
     existing = _existing_ids(calendar.pk, write.upserts)
-    rows = [event_row(resource) for resource in write.upserts.values()]
-    if connection.vendor == "postgresql":
-        # COPY runs before the cursor is taken: the counter row stays locked
-        # only for the upsert itself.
-        _copy_to_stage(rows)
-        cursor = next_cursor()
-        _upsert_staged(calendar.pk, cursor, version)
-    else:
-        cursor = next_cursor()
-        _upsert_generic(calendar.pk, cursor, version, rows)
-
+    if write.upserts:
+        _upsert(calendar.pk, cursor, version, list(write.upserts.values()))
     removed = _remove_events(calendar.pk, cursor, write.removals)
     if sweep:
         removed += _sweep_unseen(calendar.pk, cursor, version)
     if tidy:
         removed += _remove_orphaned_cancellations(calendar.pk, cursor)
+    if not cursor.taken:
+        return None
 
     events = list(write.upserts.values()) + [
         {"id": event_id, "status": "cancelled"} for event_id in removed
     ]
-    if not events:
-        return None
     return StoredBatch(
         calendar_id=calendar.pk,
-        cursor=cursor,
+        cursor=cursor(),
         events=events,
         added=len(write.upserts) - len(existing),
         changed=len(existing),
         deleted=len(removed),
     )
+
+
+def _upsert(
+    calendar_pk: int,
+    cursor: LazyCursor,
+    version: int,
+    resources: list[Mapping[str, Any]],
+) -> None:
+    rows = [event_row(resource) for resource in resources]
+    if connection.vendor == "postgresql":
+        # COPY runs before the cursor is taken: the counter row stays locked
+        # only for the upsert itself.
+        _copy_to_stage(rows)
+        _upsert_staged(calendar_pk, cursor(), version)
+    else:
+        _upsert_generic(calendar_pk, cursor(), version, rows)
 
 
 def _existing_ids(calendar_pk: int, upserts: Mapping[str, Any]) -> set[str]:
@@ -171,6 +179,26 @@ def _existing_ids(calendar_pk: int, upserts: Mapping[str, Any]) -> set[str]:
             calendar_id=calendar_pk, google_id__in=list(upserts)
         ).values_list("google_id", flat=True)
     )
+
+
+class LazyCursor:
+    """The batch's change cursor, taken on first use.
+
+    A page that ends up changing nothing takes none, so cursors that streams
+    see are never skipped by a batch that does not exist.
+    """
+
+    def __init__(self) -> None:
+        self._value: int | None = None
+
+    @property
+    def taken(self) -> bool:
+        return self._value is not None
+
+    def __call__(self) -> int:
+        if self._value is None:
+            self._value = next_cursor()
+        return self._value
 
 
 def next_cursor() -> int:
@@ -253,7 +281,7 @@ def _upsert_generic(
 
 
 def _remove_events(
-    calendar_pk: int, cursor: int, removals: Mapping[str, Any]
+    calendar_pk: int, cursor: LazyCursor, removals: Mapping[str, Any]
 ) -> list[str]:
     if not removals:
         return []
@@ -265,12 +293,12 @@ def _remove_events(
     return _delete_with_tombstones(calendar_pk, cursor, doomed)
 
 
-def _sweep_unseen(calendar_pk: int, cursor: int, version: int) -> list[str]:
+def _sweep_unseen(calendar_pk: int, cursor: LazyCursor, version: int) -> list[str]:
     unseen = Event.objects.filter(calendar_id=calendar_pk, seen_version__lt=version)
     return _delete_with_tombstones(calendar_pk, cursor, unseen)
 
 
-def _remove_orphaned_cancellations(calendar_pk: int, cursor: int) -> list[str]:
+def _remove_orphaned_cancellations(calendar_pk: int, cursor: LazyCursor) -> list[str]:
     """Drop cancelled occurrences whose series is no longer stored."""
     cancelled = Event.objects.filter(calendar_id=calendar_pk, status="cancelled")
     live_series = Event.objects.filter(calendar_id=calendar_pk).values("google_id")
@@ -279,7 +307,7 @@ def _remove_orphaned_cancellations(calendar_pk: int, cursor: int) -> list[str]:
 
 
 def _delete_with_tombstones(
-    calendar_pk: int, cursor: int, rows: QuerySet[Event]
+    calendar_pk: int, cursor: LazyCursor, rows: QuerySet[Event]
 ) -> list[str]:
     doomed = list(rows.values_list("pk", "google_id", "recurring_event_id"))
     if not doomed:
@@ -290,7 +318,7 @@ def _delete_with_tombstones(
             calendar_id=calendar_pk,
             google_id=google_id,
             recurring_event_id=series,
-            cursor=cursor,
+            cursor=cursor(),
         )
         for _, google_id, series in doomed
     )

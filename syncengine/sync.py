@@ -279,7 +279,8 @@ def finish(calendar_pk: int, version: int) -> int | None:
 
 
 def fail(calendar_pk: int, version: int, error: BaseException) -> None:
-    message = describe(error)
+    failure = failure_of(error)
+    message = failure.message
     logger.warning(
         "Sync failed: calendar=%s error=%s", calendar_pk, type(error).__name__
     )
@@ -291,7 +292,16 @@ def fail(calendar_pk: int, version: int, error: BaseException) -> None:
         rerun_requested=False,
         updated_at=timezone.now(),
     )
-    publish.publish_status(calendar_pk)
+    publish.publish_status(calendar_pk, failure)
+
+
+def failure_of(error: BaseException) -> publish.SyncFailure:
+    if isinstance(error, ReauthRequired | AccountInactive):
+        return publish.SyncFailure(401, describe(error), retryable=False)
+    if isinstance(error, GoogleError):
+        code = error.status or 503
+        return publish.SyncFailure(code, describe(error), retryable=error.retryable)
+    return publish.SyncFailure(500, describe(error), retryable=True)
 
 
 def describe(error: BaseException) -> str:

@@ -1,0 +1,204 @@
+"""API routes for the caller's calendars, events and sync status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from itertools import islice
+
+from asgiref.sync import sync_to_async
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Router, Schema
+
+from calendars.models import Calendar, Event, SyncState
+from chronos.api import ApiError
+
+router = Router(tags=["calendars"])
+
+STREAM_CHUNK_ROWS = 2000
+# Exceptions are matched to occurrences by their original start, which may
+# lie up to a day from where the exception now sits.
+EXCEPTION_SLACK = timedelta(days=1)
+
+
+class CalendarOut(Schema):
+    id: int
+    account_email: str
+    summary: str
+    color: str
+    time_zone: str
+    selected: bool
+    sync_state: str
+    last_sync_at: datetime | None
+
+
+class CalendarStatusOut(Schema):
+    id: int
+    last_sync_at: datetime | None
+    state: str
+    last_error: str | None
+
+
+class SyncStatusOut(Schema):
+    lastSyncAt: datetime | None  # noqa: N815 - the contract's field name
+    calendars: list[CalendarStatusOut]
+
+
+def owned_calendars(request: HttpRequest) -> QuerySet[Calendar]:
+    return Calendar.objects.filter(account__owner=request.auth)  # type: ignore[attr-defined]
+
+
+def parse_calendar_ids(raw: str | None) -> list[int]:
+    """``1,2,3`` as ids; anything else is a 400 that says what to send."""
+    if not raw:
+        raise ApiError(400, "calendar_ids is required: comma-separated calendar ids.")
+    try:
+        ids = [int(part) for part in raw.split(",")]
+    except ValueError:
+        raise ApiError(
+            400, "calendar_ids must be comma-separated calendar ids, like 3,7."
+        ) from None
+    if any(calendar_id <= 0 for calendar_id in ids):
+        raise ApiError(400, "calendar_ids must be positive integers.")
+    return list(dict.fromkeys(ids))
+
+
+def resolve_calendars(request: HttpRequest, raw: str | None) -> list[int]:
+    """The requested ids, all of them the caller's; otherwise a 404."""
+    ids = parse_calendar_ids(raw)
+    owned = set(
+        owned_calendars(request).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+    if missing := [calendar_id for calendar_id in ids if calendar_id not in owned]:
+        # Another user's calendar answers exactly like one that does not exist.
+        raise ApiError(404, f"No calendar with id {missing[0]}.")
+    return ids
+
+
+@router.get("/calendars", response=list[CalendarOut])
+def list_calendars(request: HttpRequest) -> list[CalendarOut]:
+    calendars = owned_calendars(request).select_related("account", "sync_state")
+    return [
+        CalendarOut(
+            id=calendar.pk,
+            account_email=calendar.account.email,
+            summary=calendar.summary,
+            color=calendar.color,
+            time_zone=calendar.time_zone,
+            selected=calendar.selected,
+            sync_state=_state_of(calendar).state,
+            last_sync_at=_state_of(calendar).last_sync_at,
+        )
+        for calendar in calendars
+    ]
+
+
+def _state_of(calendar: Calendar) -> SyncState:
+    try:
+        return calendar.sync_state
+    except SyncState.DoesNotExist:
+        return SyncState(calendar=calendar)
+
+
+@router.get("/calendar/sync-status", response=SyncStatusOut)
+def sync_status(request: HttpRequest, calendar_ids: str | None = None) -> SyncStatusOut:
+    calendars = owned_calendars(request)
+    if calendar_ids is not None:
+        calendars = calendars.filter(pk__in=resolve_calendars(request, calendar_ids))
+    states = [
+        CalendarStatusOut(
+            id=calendar.pk,
+            last_sync_at=_state_of(calendar).last_sync_at,
+            state=_state_of(calendar).state,
+            last_error=_state_of(calendar).last_error or None,
+        )
+        for calendar in calendars.select_related("sync_state")
+    ]
+    synced = [state.last_sync_at for state in states if state.last_sync_at]
+    return SyncStatusOut(lastSyncAt=max(synced, default=None), calendars=states)
+
+
+@router.get("/calendar/events")
+async def calendar_events(
+    request: HttpRequest,
+    calendar_ids: str,
+    time_min: datetime | None = None,
+    time_max: datetime | None = None,
+) -> StreamingHttpResponse:
+    """Stored events in Google's shape plus ``calendar_id``, streamed.
+
+    ``events`` are single events overlapping the window, ``masters`` the
+    recurring series that start before its end, ``exceptions`` the changed
+    or cancelled occurrences near it.
+    """
+    if time_min and time_max and time_min >= time_max:
+        raise ApiError(400, "time_min must be before time_max.")
+    ids = await sync_to_async(resolve_calendars)(request, calendar_ids)
+    return StreamingHttpResponse(
+        _hydration(ids, time_min, time_max), content_type="application/json"
+    )
+
+
+async def _hydration(
+    ids: list[int], time_min: datetime | None, time_max: datetime | None
+) -> AsyncIterator[bytes]:
+    events = Event.objects.filter(calendar_id__in=ids)
+    singles = events.filter(recurrence=[], recurring_event_id="")
+    masters = events.exclude(recurrence=[])
+    exceptions = events.exclude(recurring_event_id="")
+    if time_max is not None:
+        singles = singles.filter(start__lt=time_max)
+        masters = masters.filter(start__lt=time_max)
+        exceptions = exceptions.filter(
+            Q(start__lt=time_max) | Q(original_start__lt=time_max + EXCEPTION_SLACK)
+        )
+    if time_min is not None:
+        singles = singles.filter(end__gt=time_min)
+        exceptions = exceptions.filter(
+            Q(end__gt=time_min) | Q(original_start__gt=time_min - EXCEPTION_SLACK)
+        )
+
+    for index, (name, rows) in enumerate(
+        (("events", singles), ("masters", masters), ("exceptions", exceptions))
+    ):
+        yield (b"{" if index == 0 else b",") + f'"{name}":['.encode()
+        async for chunk in _stored_json(rows):
+            yield chunk
+        yield b"]"
+    yield b"}"
+
+
+async def _stored_json(rows: QuerySet[Event]) -> AsyncIterator[bytes]:
+    """The stored resources as they are, each with ``calendar_id`` added."""
+    texts = (
+        rows.order_by()
+        .annotate(text=Cast("resource", TextField()))
+        .values_list("calendar_id", "text")
+    )
+    # The generator is made here but only ever advanced on the sync thread:
+    # QuerySet.aiterator() runs the query in the event loop for values_list
+    # with annotations.
+    rows_iterator = texts.iterator(chunk_size=STREAM_CHUNK_ROWS)
+    separator = b""
+    while chunk := await sync_to_async(_next_rows)(rows_iterator):
+        yield (
+            separator
+            + ",".join(
+                _with_calendar_id(calendar_id, text) for calendar_id, text in chunk
+            ).encode()
+        )
+        separator = b","
+
+
+def _next_rows(rows: Iterator[tuple[int, str]]) -> list[tuple[int, str]]:
+    return list(islice(rows, STREAM_CHUNK_ROWS))
+
+
+def _with_calendar_id(calendar_id: int, text: str) -> str:
+    # Splicing the key into the stored text avoids parsing every event.
+    body = text.strip()
+    if body == "{}" or not body.startswith("{"):
+        return f'{{"calendar_id":{calendar_id}}}'
+    return f'{{"calendar_id":{calendar_id},{body[1:]}'

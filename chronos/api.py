@@ -1,0 +1,118 @@
+"""The JSON API, mounted at /api/: authentication and error answers.
+
+Routes live with their apps (``calendars.api``, ``syncengine.api``); views
+raise :class:`ApiError` and this module turns it into JSON with a readable
+``detail``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from calendars.models import ApiToken
+
+logger = logging.getLogger(__name__)
+
+# Recording every use would write on every request; once a minute will do.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiError(Exception):
+    """An answer other than success, with a message for people."""
+
+    def __init__(
+        self, status: int, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class BearerTokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>`` with a token from create_api_token."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        api_token = (
+            ApiToken.objects.select_related("owner")
+            .filter(digest=token_digest(token), owner__is_active=True)
+            .first()
+        )
+        if api_token is None:
+            return None
+        now = timezone.now()
+        last_used = api_token.last_used_at
+        if last_used is None or now - last_used > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+        request.user = api_token.owner
+        return api_token.owner
+
+
+class SessionUserAuth(SessionAuth):
+    """The browser's Django session; CSRF is checked on unsafe methods."""
+
+
+api = NinjaAPI(
+    title="Chronos API",
+    version="1",
+    description="Calendars, events and live sync streams of the signed-in user.",
+    auth=[SessionUserAuth(), BearerTokenAuth()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, error: ApiError) -> HttpResponse:
+    response = api.create_response(
+        request, {"detail": error.detail}, status=error.status
+    )
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    problems = "; ".join(_describe(problem) for problem in error.errors)
+    return api.create_response(
+        request, {"detail": f"Invalid request: {problems}"}, status=400
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, error: Exception) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"detail": "Sign in, or send Authorization: Bearer <token>."},
+        status=401,
+    )
+
+
+def _describe(problem: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in problem.get("loc", ())[1:])
+    return f"{where or 'request'}: {problem.get('msg', 'invalid')}"
+
+
+def _register_routers() -> None:
+    from calendars.api import router as calendars_router
+    from syncengine.api import router as streams_router
+
+    api.add_router("", calendars_router)
+    api.add_router("", streams_router)
+
+
+_register_routers()

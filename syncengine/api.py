@@ -1,0 +1,84 @@
+"""API routes for the two Server-Sent Event streams."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Header, Router
+
+from calendars.api import owned_calendars, parse_calendar_ids, resolve_calendars
+from chronos.api import ApiError
+from syncengine.streams import SyncStream, live_stream
+
+router = Router(tags=["streams"])
+
+
+def event_stream(frames: AsyncIterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(frames, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    # Tells nginx and similar proxies not to buffer the stream.
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@router.get("/calendar/sync", response={200: None})
+async def calendar_sync(
+    request: HttpRequest, calendar_ids: str
+) -> StreamingHttpResponse:
+    """Sync the calendars now and stream the sync as Server-Sent Events."""
+    ids = parse_calendar_ids(calendar_ids)
+    if len(ids) > settings.MAX_CALENDARS_PER_SYNC:
+        raise ApiError(
+            400,
+            f"At most {settings.MAX_CALENDARS_PER_SYNC} calendars per sync; "
+            f"split the {len(ids)} into several requests.",
+        )
+    await sync_to_async(resolve_calendars)(request, calendar_ids)
+    await _take_sync_slot(request.auth.pk)  # type: ignore[attr-defined]
+    return event_stream(SyncStream(ids).frames())
+
+
+async def _take_sync_slot(user_id: int) -> None:
+    """One sync start per user per SYNC_RATE_LIMIT_SECONDS, across processes."""
+    limit = settings.SYNC_RATE_LIMIT_SECONDS
+    if limit <= 0:
+        return
+    key = f"sync-started:{user_id}"
+    now = time.time()
+    if await cache.aadd(key, now + limit, timeout=limit):
+        return
+    free_at = await cache.aget(key) or now + limit
+    retry_after = max(1, math.ceil(free_at - now))
+    raise ApiError(
+        429,
+        f"A sync was started moments ago; try again in {retry_after} s.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+@router.get("/stream", response={200: None})
+async def stream(
+    request: HttpRequest,
+    last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
+) -> StreamingHttpResponse:
+    """Every change stored for the caller's calendars, live."""
+    resume_after = None
+    if last_event_id:
+        try:
+            resume_after = int(last_event_id)
+        except ValueError:
+            raise ApiError(
+                400, "Last-Event-ID must be an event id from this stream."
+            ) from None
+    ids = await sync_to_async(_all_calendar_ids)(request)
+    return event_stream(live_stream(ids, resume_after))
+
+
+def _all_calendar_ids(request: HttpRequest) -> list[int]:
+    return list(owned_calendars(request).values_list("pk", flat=True))
