@@ -2,10 +2,14 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from calendars.models import Calendar, Event, GoogleAccount, SyncState, WatchChannel
+from syncengine import dispatch
+from syncengine.google import GoogleError
+from webhooks import channels
 
 
 class ReadMostlyAdmin(admin.ModelAdmin):
@@ -77,3 +81,47 @@ class WatchChannelAdmin(ReadMostlyAdmin):
     search_fields = ["channel_id", "resource_id", "calendar__summary"]
     list_select_related = ["calendar"]
     hidden_fields = ("token",)
+    actions = ["renew_now", "stop", "full_resync"]
+
+    @admin.action(description="Renew now")
+    def renew_now(self, request: HttpRequest, queryset: QuerySet[WatchChannel]) -> None:
+        renewed = failed = 0
+        for channel in queryset:
+            try:
+                renewed += channels.renew_channel(channel.pk) is not None
+            except GoogleError:
+                failed += 1
+        self.message_user(request, f"Renewed {renewed} of {len(queryset)} channels.")
+        if failed:
+            self.message_user(
+                request,
+                f"Google refused {failed} renewals; see the worker log.",
+                messages.ERROR,
+            )
+
+    @admin.action(description="Stop at Google")
+    def stop(self, request: HttpRequest, queryset: QuerySet[WatchChannel]) -> None:
+        stopped = 0
+        for channel in queryset.select_related("calendar__account"):
+            session = channels.session_for(channel.calendar.account)
+            stopped += channels.stop_channel(channel, session=session)
+        self.message_user(request, f"Stopped {stopped} channels.")
+
+    @admin.action(description="Full resync of the calendar")
+    def full_resync(
+        self, request: HttpRequest, queryset: QuerySet[WatchChannel]
+    ) -> None:
+        calendar_pks = set(queryset.values_list("calendar_id", flat=True))
+        try:
+            for calendar_pk in calendar_pks:
+                dispatch.request_sync(calendar_pk, full=True)
+        except dispatch.QueueUnavailable:
+            self.message_user(
+                request,
+                "The task queue is unavailable; start Redis and try again.",
+                messages.ERROR,
+            )
+            return
+        self.message_user(
+            request, f"Full resync requested for {len(calendar_pks)} calendars."
+        )

@@ -199,6 +199,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "syncengine.schedule_background_syncs",
         "schedule": float(BACKGROUND_SYNC_INTERVAL_SECONDS),
     },
+    # Far more often than WEBHOOK_CHANNEL_BUFFER_HOURS, so that a renewal
+    # Google refused once is tried again well before the channel expires.
+    "renew-watch-channels": {
+        "task": "webhooks.renew_channels",
+        "schedule": 3600.0,
+    },
 }
 # Calls Google answers with a rate limit or a server error are retried this
 # many times in all, waiting a random time up to base * 2**attempt (capped).

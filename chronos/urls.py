@@ -5,11 +5,17 @@ from django.urls import path
 from calendars import views as calendar_views
 from chronos import health
 from chronos.api import api
+from webhooks import views as webhook_views
 
 urlpatterns = [
     path("", calendar_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path(
+        "calendar/webhook",
+        webhook_views.receive_notification,
+        name="calendar-webhook",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

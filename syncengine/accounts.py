@@ -11,6 +11,7 @@ from django.db import transaction
 
 from calendars.models import Calendar, GoogleAccount, SyncState
 from syncengine.google import GoogleSession
+from webhooks.channels import stop_channels
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +68,15 @@ def discover_calendars(
     """Bring the account's calendars in line with its ``calendarList``."""
     session = session or GoogleSession(account)
     listed = {item["id"]: item for item in _calendar_list(session)}
+    gone = list(account.calendars.exclude(google_id__in=list(listed)))
+    # Before the rows go: a channel can only be stopped with its ids.
+    for calendar in gone:
+        stop_channels(calendar, session=session)
 
     with transaction.atomic():
         calendars = [_upsert_calendar(account, item) for item in listed.values()]
-        gone = account.calendars.exclude(google_id__in=list(listed))
         removed = [calendar.pk for calendar in gone]
-        gone.delete()
+        Calendar.objects.filter(pk__in=removed).delete()
 
     if removed:
         logger.info(

@@ -20,6 +20,8 @@ from syncengine import dispatch
 from syncengine.accounts import discover_calendars
 from syncengine.google import GoogleError, ReauthRequired, RetryableGoogleError
 from syncengine.sync import AccountInactive, sync_calendar
+from webhooks import channels
+from webhooks.tasks import ensure_channel_task
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +49,32 @@ def sync_calendar_task(self: Task, calendar_pk: int) -> None:
         raise self.retry(countdown=countdown, exc=error) from error
     except GoogleError:
         return
-    if result.ran:
-        logger.info(
-            "Calendar synced: calendar=%s full=%s added=%s changed=%s deleted=%s "
-            "seconds=%.2f",
-            calendar_pk,
-            result.full,
-            result.added,
-            result.changed,
-            result.deleted,
-            result.seconds,
-        )
+    if not result.ran:
+        return
+
+    logger.info(
+        "Calendar synced: calendar=%s full=%s added=%s changed=%s deleted=%s "
+        "seconds=%.2f",
+        calendar_pk,
+        result.full,
+        result.added,
+        result.changed,
+        result.deleted,
+        result.seconds,
+    )
+    _watch_if_needed(calendar_pk)
+
+
+def _watch_if_needed(calendar_pk: int) -> None:
+    """After a successful sync, start push notifications if none arrive."""
+    if not channels.needs_channel(calendar_pk):
+        return
+
+    try:
+        dispatch.enqueue(ensure_channel_task, calendar_pk)
+    except dispatch.QueueUnavailable:
+        # The next successful sync asks again.
+        return
 
 
 @shared_task(name="syncengine.sync_account", bind=True, max_retries=MAX_TASK_RETRIES)
