@@ -6,7 +6,6 @@ import math
 import time
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, StreamingHttpResponse
@@ -14,6 +13,7 @@ from ninja import Header, Router
 
 from calendars.api import owned_calendars, parse_calendar_ids, resolve_calendars
 from chronos.api import ApiError
+from chronos.db import pooled
 from syncengine.streams import SyncStream, live_stream
 
 router = Router(tags=["streams"])
@@ -39,7 +39,7 @@ async def calendar_sync(
             f"At most {settings.MAX_CALENDARS_PER_SYNC} calendars per sync; "
             f"split the {len(ids)} into several requests.",
         )
-    await sync_to_async(resolve_calendars)(request, calendar_ids)
+    await pooled(resolve_calendars)(request, calendar_ids)
     await _take_sync_slot(request.auth.pk)  # type: ignore[attr-defined]
     return event_stream(SyncStream(ids).frames())
 
@@ -76,7 +76,7 @@ async def stream(
             raise ApiError(
                 400, "Last-Event-ID must be an event id from this stream."
             ) from None
-    ids = await sync_to_async(_all_calendar_ids)(request)
+    ids = await pooled(_all_calendar_ids)(request)
     return event_stream(live_stream(ids, resume_after))
 
 

@@ -29,10 +29,9 @@ from typing import Any
 
 import redis
 import redis.asyncio
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connections
 
+from chronos.db import pooled
 from syncengine import publish
 from syncengine.changes import Change, changes_between
 
@@ -134,7 +133,7 @@ class Hub:
         self._unsubscribe_local: Any = None
 
     async def start(self) -> None:
-        self.watermark = await sync_to_async(publish.committed_cursor)()
+        self.watermark = await pooled(publish.committed_cursor)()
         if settings.DISTRIBUTED:
             self._tasks.append(asyncio.create_task(self._listen_redis()))
         else:
@@ -155,9 +154,6 @@ class Hub:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        # The hub's queries ran on the sync thread; don't leave its
-        # connection behind.
-        await sync_to_async(connections.close_all)()
 
     @property
     def stream_count(self) -> int:
@@ -229,11 +225,11 @@ class Hub:
     async def catch_up(self, target: int | None = None) -> None:
         """Deliver everything committed up to ``target`` from the database."""
         if target is None:
-            target = await sync_to_async(publish.committed_cursor)()
+            target = await pooled(publish.committed_cursor)()
         if target <= self.watermark:
             return
         after = self.watermark
-        stored = await sync_to_async(changes_between)(after, target)
+        stored = await pooled(changes_between)(after, target)
         logger.info("Relay read missed batches: after=%s upto=%s", after, target)
         from_database = {change.cursor: change for change in stored}
         for cursor in range(after + 1, target + 1):

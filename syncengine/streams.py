@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from calendars.models import SyncState
+from chronos.db import pooled
 from syncengine import dispatch
 from syncengine.changes import changes_between
 from syncengine.relay import (
@@ -64,7 +64,7 @@ async def live_stream(
 
 async def _replay(subscription: Subscription, after: int) -> AsyncIterator[bytes]:
     """What the client missed up to the moment it subscribed."""
-    changes = await sync_to_async(changes_between)(
+    changes = await pooled(changes_between)(
         after, subscription.start, subscription.calendar_ids
     )
     for change in changes:
@@ -108,7 +108,7 @@ class SyncStream:
         subscription = hub.subscribe(self.calendars)
         self.cursor = subscription.start
         try:
-            await sync_to_async(self._read_versions)()
+            await pooled(self._read_versions)()
             yield RETRY
             for frame in await self._start_next():
                 yield frame
@@ -179,9 +179,7 @@ class SyncStream:
         while self.waiting and self._running() < limit:
             calendar = self.calendars[self.waiting.pop(0)]
             try:
-                outcome = await sync_to_async(dispatch.request_sync)(
-                    calendar.calendar_id
-                )
+                outcome = await pooled(dispatch.request_sync)(calendar.calendar_id)
             except dispatch.QueueUnavailable:
                 calendar.finished = True
                 frames.append(

@@ -13,6 +13,10 @@ from django.core.management import CommandError, call_command
 from calendars.models import ApiToken
 from tests.conftest import make_account, make_calendar, make_event
 
+# Authentication reads the database from the shared thread pool, so what a
+# test stores has to be committed to be seen.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def bearer(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
@@ -65,7 +69,6 @@ def test_the_session_of_a_signed_in_browser_works_too(owner_client, owner_calend
     assert [calendar["id"] for calendar in response.json()] == [owner_calendar.pk]
 
 
-@pytest.mark.django_db
 def test_a_wrong_token_gets_401_with_a_readable_detail(client):
     response = client.get("/api/calendars", **bearer("chr_not-a-token"))
 
@@ -214,7 +217,6 @@ def test_sync_status_without_any_sync_has_null_last_sync(client, token, owner_ca
     assert response.json()["lastSyncAt"] is None
 
 
-@pytest.mark.django_db
 def test_the_schema_and_the_docs_are_served(client):
     schema = client.get("/api/openapi.json")
     docs = client.get("/api/docs")

@@ -14,6 +14,7 @@ from emulator.seed import DEMO_EMAIL, DEMO_REFRESH_TOKEN
 from syncengine.accounts import connect_account
 from syncengine.google import GoogleError
 from syncengine.sync import sync_calendar
+from webhooks.channels import ensure_channel
 
 
 class Command(BaseCommand):
@@ -40,6 +41,8 @@ class Command(BaseCommand):
                     f"Synced {calendar.summary}: {result.added} added, "
                     f"{result.changed} changed, {result.deleted} deleted."
                 )
+                # The demo watches its calendars, so churn arrives by push.
+                ensure_channel(calendar.pk)
         except GoogleError as error:
             raise CommandError(
                 f"The emulator refused the demo account: {error}"
