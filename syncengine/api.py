@@ -66,18 +66,29 @@ async def _take_sync_slot(user_id: int) -> None:
 async def stream(
     request: HttpRequest,
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
+    after: str | None = None,
 ) -> StreamingHttpResponse:
-    """Every change stored for the caller's calendars, live."""
-    resume_after = None
-    if last_event_id:
-        try:
-            resume_after = int(last_event_id)
-        except ValueError:
-            raise ApiError(
-                400, "Last-Event-ID must be an event id from this stream."
-            ) from None
+    """Every change stored for the caller's calendars, live.
+
+    Resumes after the ``Last-Event-ID`` header, which browsers send when
+    they reconnect, or after ``?after=``: a page passes the cursor it was
+    rendered at, so nothing stored in between is missed.
+    """
+    resume_after = _cursor(last_event_id or after)
     ids = await pooled(_all_calendar_ids)(request)
     return event_stream(live_stream(ids, resume_after))
+
+
+def _cursor(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        cursor = int(value)
+    except ValueError:
+        cursor = -1
+    if cursor < 0:
+        raise ApiError(400, "Last-Event-ID must be an event id from this stream.")
+    return cursor
 
 
 def _all_calendar_ids(request: HttpRequest) -> list[int]:

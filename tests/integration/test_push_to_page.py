@@ -56,6 +56,8 @@ async def test_an_event_patched_in_google_arrives_on_the_open_live_stream(
     calendar, event = watched_calendar
     try:
         stream = await get("/api/stream", **owner_auth)
+        # The first frame comes once the stream has subscribed.
+        assert (await stream.next_message()).event == "retry"
         await sync_to_async(
             google.events()
             .patch(calendarId="primary", eventId=event["id"], body={"summary": "Moved"})

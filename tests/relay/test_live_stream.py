@@ -27,6 +27,14 @@ async def synced(calendar) -> None:
     await sync_to_async(sync_calendar)(calendar.pk)
 
 
+async def open_stream(**headers):
+    """A live stream, once it has subscribed (its first frame says so)."""
+    response = await get("/api/stream", **headers)
+    first = await response.next_message()
+    assert first.event == "retry"
+    return response
+
+
 async def next_batch(response):
     while True:
         message = await response.next_message()
@@ -37,7 +45,7 @@ async def next_batch(response):
 async def test_a_change_stored_by_any_sync_arrives_on_the_open_stream(
     google, primary, owner_auth
 ):
-    response = await get("/api/stream", **owner_auth)
+    response = await open_stream(**owner_auth)
     insert(google, primary, "Dentist")
 
     await synced(primary)
@@ -50,7 +58,7 @@ async def test_a_change_stored_by_any_sync_arrives_on_the_open_stream(
 
 
 async def test_sync_state_changes_arrive_as_sync_status(google, primary, owner_auth):
-    response = await get("/api/stream", **owner_auth)
+    response = await open_stream(**owner_auth)
 
     await synced(primary)
     statuses: list[SseMessage] = []
@@ -70,7 +78,7 @@ async def test_reconnecting_with_last_event_id_replays_each_missed_batch_once(
 ):
     insert(google, primary, "First", 1)
     await synced(primary)
-    first = await get("/api/stream", **owner_auth)
+    first = await open_stream(**owner_auth)
     insert(google, primary, "Second", 2)
     await synced(primary)
     seen = await next_batch(first)
@@ -80,7 +88,7 @@ async def test_reconnecting_with_last_event_id_replays_each_missed_batch_once(
     await synced(primary)
     insert(google, primary, "Fourth", 4)
     await synced(primary)
-    again = await get("/api/stream", **{**owner_auth, "Last-Event-ID": seen.id})
+    again = await open_stream(**{**owner_auth, "Last-Event-ID": seen.id})
     replayed = [await next_batch(again), await next_batch(again)]
     insert(google, primary, "Fifth", 5)
     await synced(primary)
@@ -103,7 +111,7 @@ async def test_without_last_event_id_the_stream_starts_from_now(
     insert(google, primary, "Old news")
     await synced(primary)
 
-    response = await get("/api/stream", **owner_auth)
+    response = await open_stream(**owner_auth)
     insert(google, primary, "Fresh", 2)
     await synced(primary)
     batch = await next_batch(response)
@@ -115,7 +123,7 @@ async def test_without_last_event_id_the_stream_starts_from_now(
 async def test_a_title_with_newlines_and_sse_fields_is_one_message(
     google, primary, owner_auth
 ):
-    response = await get("/api/stream", **owner_auth)
+    response = await open_stream(**owner_auth)
     hostile = "line one\nevent: x\ndata: {}\n\nid: 999"
     insert(google, primary, hostile)
 
@@ -130,7 +138,7 @@ async def test_a_title_with_newlines_and_sse_fields_is_one_message(
 async def test_other_users_changes_never_reach_the_stream(
     google, primary, owner_auth, outsider_auth
 ):
-    response = await get("/api/stream", **outsider_auth)
+    response = await open_stream(**outsider_auth)
     insert(google, primary, "Private")
 
     await synced(primary)
@@ -150,8 +158,7 @@ async def test_a_malformed_last_event_id_gets_400(owner_auth):
 
 async def test_closing_the_page_releases_the_stream(owner_auth, primary):
     hub = await get_hub()
-    response = await get("/api/stream", **owner_auth)
-    await response.next_message()
+    response = await open_stream(**owner_auth)
     assert hub.stream_count == 1
 
     await response.disconnect()
@@ -163,7 +170,7 @@ async def test_closing_the_page_releases_the_stream(owner_auth, primary):
 async def test_a_batch_whose_message_was_lost_is_read_from_the_database(
     google, primary, owner_auth, monkeypatch
 ):
-    response = await get("/api/stream", **owner_auth)
+    response = await open_stream(**owner_auth)
     insert(google, primary, "Lost in transit")
     monkeypatch.setattr(publish, "publish_batch", lambda batch: None)
 

@@ -187,29 +187,6 @@ def wait_for_replacement(old: WatchChannel) -> WatchChannel:
     raise AssertionError("no replacement channel appeared")
 
 
-def test_two_renewals_at_once_make_one_new_channel(
-    watched: WatchChannel, emulator: EmulatorServer
-) -> None:
-    control(emulator, "faults", {"method": WATCH, "latency_ms": 300, "count": 2})
-    start = threading.Barrier(2)
-    results: list[list[WatchChannel]] = []
-
-    def beat() -> None:
-        start.wait()
-        results.append(renew_before_expiry(watched))
-
-    beats = [threading.Thread(target=beat) for _ in range(2)]
-    for thread in beats:
-        thread.start()
-    for thread in beats:
-        thread.join()
-
-    assert sorted(len(renewed) for renewed in results) == [0, 1]
-    assert WatchChannel.objects.count() == 2
-    assert len(google_channels(emulator)) == 1
-    assert api_calls(emulator, WATCH) == 2
-
-
 @pytest.mark.parametrize(
     ("status", "reason"),
     [(400, "pushNotSupportedForRequestedResource"), (404, "notFound")],
