@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 WEB_PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-unit lint format typecheck clean
+.PHONY: help install demo test test-unit lint format typecheck bench clean
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,11 +42,19 @@ demo: install ## Run Chronos locally with demo data at http://127.0.0.1:8000/
 		$$( [ -n "$$REDIS_URL" ] && echo "emulator web worker beat" || echo "emulator web" )
 
 test: install ## Run the whole suite (integration tests need DATABASE_URL and REDIS_URL)
-	@if [ -n "$$REDIS_URL" ]; then \
-		$(BIN)/pytest; \
-	else \
+	@markers=""; \
+	if [ -z "$$REDIS_URL" ]; then \
 		echo "REDIS_URL is not set: integration tests are deselected."; \
-		$(BIN)/pytest -m "not integration"; \
+		markers="not integration"; \
+	fi; \
+	if [ ! -x /usr/bin/chromium ]; then \
+		echo "/usr/bin/chromium is missing: browser tests are deselected."; \
+		markers="$${markers:+$$markers and }not browser"; \
+	fi; \
+	if [ -n "$$markers" ]; then \
+		$(BIN)/pytest -m "$$markers"; \
+	else \
+		$(BIN)/pytest; \
 	fi
 
 lint: install ## Check code style with ruff
@@ -59,6 +67,15 @@ format: install ## Format the code with ruff
 
 typecheck: install ## Check types with mypy
 	$(BIN)/mypy .
+
+BENCH_RUNS ?= 5
+BENCH_ONLY ?=
+BENCH_IDLE_STREAMS ?= 4000
+
+bench: install ## Measure the pipeline against its baselines (PostgreSQL, Redis)
+	ulimit -n $$(ulimit -Hn) && \
+		BENCH_RUNS=$(BENCH_RUNS) BENCH_ONLY=$(BENCH_ONLY) \
+		BENCH_IDLE_STREAMS=$(BENCH_IDLE_STREAMS) $(BIN)/python -m bench
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -15,6 +15,7 @@ __all__ = [
     "Event",
     "GoogleAccount",
     "SyncState",
+    "UserProfile",
     "WatchChannel",
 ]
 
@@ -280,3 +281,16 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}…"
+
+
+class UserProfile(models.Model):
+    """What one person chose for the pages: for now, their time zone."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    # An IANA name; empty until the browser reports one or the person picks.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone or 'no time zone'}"

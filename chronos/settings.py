@@ -232,6 +232,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Without it only an operator (the admin, createsuperuser) creates users.
+ALLOW_SIGNUP = env.bool("ALLOW_SIGNUP", default=False)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -1,14 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from calendars import views as calendar_views
 from chronos import health
 from chronos.api import api
 from webhooks import views as webhook_views
 
 urlpatterns = [
-    path("", calendar_views.home, name="home"),
+    path("", include("calendars.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path(
