@@ -1,0 +1,1 @@
+"""``make bench``: Chronos measured against its physical baselines."""

@@ -1,0 +1,1 @@
+"""One module per metric, each with ``run(bench) -> list[Row]``."""
