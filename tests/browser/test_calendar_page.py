@@ -182,6 +182,8 @@ def test_month_and_agenda_views(signed_in, emulator, known_events):
     expect(saturday.first).to_contain_text("Climbing trip")
 
     page.get_by_role("link", name="Week").click()
+    # Wait for the week to be swapped in: "Next" of the agenda moves further.
+    expect(day_column(page, monday)).to_be_visible()
     page.get_by_role("link", name="Next").click()
     next_monday = monday + timedelta(days=7)
     expect(day_column(page, next_monday)).to_contain_text("Standup")
