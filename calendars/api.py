@@ -47,7 +47,8 @@ class SyncStatusOut(Schema):
 
 
 def owned_calendars(request: HttpRequest) -> QuerySet[Calendar]:
-    return Calendar.objects.filter(account__owner=request.auth)  # type: ignore[attr-defined]
+    owner = request.auth  # type: ignore[attr-defined]
+    return Calendar.objects.filter(account__owner=owner)
 
 
 def parse_calendar_ids(raw: str | None) -> list[int]:

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,114 +15,265 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='GoogleAccount',
+            name="GoogleAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('refresh_token', calendars.fields.EncryptedTextField(blank=True, default='')),
-                ('access_token', calendars.fields.EncryptedTextField(blank=True, default='')),
-                ('access_token_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('scopes', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('needs_reauth', 'Needs re-authorisation'), ('revoked', 'Revoked')], default='active', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='google_accounts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "refresh_token",
+                    calendars.fields.EncryptedTextField(blank=True, default=""),
+                ),
+                (
+                    "access_token",
+                    calendars.fields.EncryptedTextField(blank=True, default=""),
+                ),
+                (
+                    "access_token_expires_at",
+                    models.DateTimeField(blank=True, null=True),
+                ),
+                ("scopes", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("needs_reauth", "Needs re-authorisation"),
+                            ("revoked", "Revoked"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="google_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['email'],
+                "ordering": ["email"],
             },
         ),
         migrations.CreateModel(
-            name='Calendar',
+            name="Calendar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('google_id', models.CharField(max_length=1024)),
-                ('summary', models.CharField(blank=True, default='', max_length=1024)),
-                ('description', models.TextField(blank=True, default='')),
-                ('color', models.CharField(blank=True, default='', max_length=16)),
-                ('time_zone', models.CharField(blank=True, default='', max_length=64)),
-                ('access_role', models.CharField(blank=True, default='', max_length=32)),
-                ('primary', models.BooleanField(default=False)),
-                ('selected', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='calendars', to='calendars.googleaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("google_id", models.CharField(max_length=1024)),
+                ("summary", models.CharField(blank=True, default="", max_length=1024)),
+                ("description", models.TextField(blank=True, default="")),
+                ("color", models.CharField(blank=True, default="", max_length=16)),
+                ("time_zone", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "access_role",
+                    models.CharField(blank=True, default="", max_length=32),
+                ),
+                ("primary", models.BooleanField(default=False)),
+                ("selected", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="calendars",
+                        to="calendars.googleaccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['account', '-primary', 'summary'],
+                "ordering": ["account", "-primary", "summary"],
             },
         ),
         migrations.CreateModel(
-            name='SyncState',
+            name="SyncState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sync_token', models.TextField(blank=True, default='')),
-                ('last_sync_at', models.DateTimeField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('idle', 'Idle'), ('queued', 'Queued'), ('running', 'Running'), ('error', 'Error')], default='idle', max_length=16)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('version', models.PositiveBigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('calendar', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='sync_state', to='calendars.calendar')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("sync_token", models.TextField(blank=True, default="")),
+                ("last_sync_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("idle", "Idle"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("error", "Error"),
+                        ],
+                        default="idle",
+                        max_length=16,
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("version", models.PositiveBigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "calendar",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_state",
+                        to="calendars.calendar",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WatchChannel',
+            name="WatchChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel_id', models.CharField(max_length=64, unique=True)),
-                ('resource_id', models.CharField(blank=True, default='', max_length=256)),
-                ('token', calendars.fields.EncryptedTextField()),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('active', 'Active'), ('stopping', 'Stopping'), ('stopped', 'Stopped')], default='pending', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='watch_channels', to='calendars.calendar')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("channel_id", models.CharField(max_length=64, unique=True)),
+                (
+                    "resource_id",
+                    models.CharField(blank=True, default="", max_length=256),
+                ),
+                ("token", calendars.fields.EncryptedTextField()),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("active", "Active"),
+                            ("stopping", "Stopping"),
+                            ("stopped", "Stopped"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="watch_channels",
+                        to="calendars.calendar",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('google_id', models.CharField(max_length=1024)),
-                ('status', models.CharField(blank=True, default='confirmed', max_length=16)),
-                ('summary', models.TextField(blank=True, default='')),
-                ('description', models.TextField(blank=True, default='')),
-                ('location', models.TextField(blank=True, default='')),
-                ('start', models.DateTimeField(blank=True, null=True)),
-                ('end', models.DateTimeField(blank=True, null=True)),
-                ('start_date', models.DateField(blank=True, null=True)),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('all_day', models.BooleanField(default=False)),
-                ('time_zone', models.CharField(blank=True, default='', max_length=64)),
-                ('recurrence', models.JSONField(blank=True, default=list)),
-                ('recurring_event_id', models.CharField(blank=True, default='', max_length=1024)),
-                ('original_start', models.DateTimeField(blank=True, null=True)),
-                ('etag', models.CharField(blank=True, default='', max_length=128)),
-                ('google_created', models.DateTimeField(blank=True, null=True)),
-                ('google_updated', models.DateTimeField(blank=True, null=True)),
-                ('resource', models.JSONField(default=dict)),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='calendars.calendar')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("google_id", models.CharField(max_length=1024)),
+                (
+                    "status",
+                    models.CharField(blank=True, default="confirmed", max_length=16),
+                ),
+                ("summary", models.TextField(blank=True, default="")),
+                ("description", models.TextField(blank=True, default="")),
+                ("location", models.TextField(blank=True, default="")),
+                ("start", models.DateTimeField(blank=True, null=True)),
+                ("end", models.DateTimeField(blank=True, null=True)),
+                ("start_date", models.DateField(blank=True, null=True)),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("all_day", models.BooleanField(default=False)),
+                ("time_zone", models.CharField(blank=True, default="", max_length=64)),
+                ("recurrence", models.JSONField(blank=True, default=list)),
+                (
+                    "recurring_event_id",
+                    models.CharField(blank=True, default="", max_length=1024),
+                ),
+                ("original_start", models.DateTimeField(blank=True, null=True)),
+                ("etag", models.CharField(blank=True, default="", max_length=128)),
+                ("google_created", models.DateTimeField(blank=True, null=True)),
+                ("google_updated", models.DateTimeField(blank=True, null=True)),
+                ("resource", models.JSONField(default=dict)),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="calendars.calendar",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start', 'google_id'],
-                'indexes': [models.Index(fields=['calendar', 'start'], name='event_calendar_start'), models.Index(fields=['calendar', 'end'], name='event_calendar_end'), models.Index(fields=['calendar', 'recurring_event_id'], name='event_calendar_series')],
-                'constraints': [models.UniqueConstraint(fields=('calendar', 'google_id'), name='unique_event_per_calendar')],
+                "ordering": ["start", "google_id"],
+                "indexes": [
+                    models.Index(
+                        fields=["calendar", "start"], name="event_calendar_start"
+                    ),
+                    models.Index(fields=["calendar", "end"], name="event_calendar_end"),
+                    models.Index(
+                        fields=["calendar", "recurring_event_id"],
+                        name="event_calendar_series",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("calendar", "google_id"),
+                        name="unique_event_per_calendar",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='googleaccount',
-            constraint=models.UniqueConstraint(fields=('owner', 'email'), name='unique_google_account_per_owner'),
+            model_name="googleaccount",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "email"), name="unique_google_account_per_owner"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='calendar',
-            constraint=models.UniqueConstraint(fields=('account', 'google_id'), name='unique_calendar_per_account'),
+            model_name="calendar",
+            constraint=models.UniqueConstraint(
+                fields=("account", "google_id"), name="unique_calendar_per_account"
+            ),
         ),
         migrations.AddIndex(
-            model_name='watchchannel',
-            index=models.Index(fields=['state', 'expires_at'], name='channel_state_expiry'),
+            model_name="watchchannel",
+            index=models.Index(
+                fields=["state", "expires_at"], name="channel_state_expiry"
+            ),
         ),
     ]

@@ -5,74 +5,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calendars', '0001_initial'),
+        ("calendars", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChangeCounter',
+            name="ChangeCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.PositiveBigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("value", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='DeletedEvent',
+            name="DeletedEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('google_id', models.CharField(max_length=1024)),
-                ('recurring_event_id', models.CharField(blank=True, default='', max_length=1024)),
-                ('cursor', models.PositiveBigIntegerField()),
-                ('deleted_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("google_id", models.CharField(max_length=1024)),
+                (
+                    "recurring_event_id",
+                    models.CharField(blank=True, default="", max_length=1024),
+                ),
+                ("cursor", models.PositiveBigIntegerField()),
+                ("deleted_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AddField(
-            model_name='event',
-            name='cursor',
+            model_name="event",
+            name="cursor",
             field=models.PositiveBigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='event',
-            name='seen_version',
+            model_name="event",
+            name="seen_version",
             field=models.PositiveBigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='full_sync_requested',
+            model_name="syncstate",
+            name="full_sync_requested",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='lease_expires_at',
+            model_name="syncstate",
+            name="lease_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='queued_at',
+            model_name="syncstate",
+            name="queued_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='syncstate',
-            name='rerun_requested',
+            model_name="syncstate",
+            name="rerun_requested",
             field=models.BooleanField(default=False),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['calendar', 'cursor'], name='event_calendar_cursor'),
+            model_name="event",
+            index=models.Index(
+                fields=["calendar", "cursor"], name="event_calendar_cursor"
+            ),
         ),
         migrations.AddField(
-            model_name='deletedevent',
-            name='calendar',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deleted_events', to='calendars.calendar'),
+            model_name="deletedevent",
+            name="calendar",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deleted_events",
+                to="calendars.calendar",
+            ),
         ),
         migrations.AddIndex(
-            model_name='deletedevent',
-            index=models.Index(fields=['calendar', 'cursor'], name='deleted_calendar_cursor'),
+            model_name="deletedevent",
+            index=models.Index(
+                fields=["calendar", "cursor"], name="deleted_calendar_cursor"
+            ),
         ),
         migrations.AddIndex(
-            model_name='deletedevent',
-            index=models.Index(fields=['deleted_at'], name='deleted_at'),
+            model_name="deletedevent",
+            index=models.Index(fields=["deleted_at"], name="deleted_at"),
         ),
     ]

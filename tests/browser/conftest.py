@@ -126,7 +126,10 @@ def live_server_url(
 @pytest.fixture
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed at /usr/bin/chromium")
+        pytest.fail(
+            "Browser tests need Debian's chromium at /usr/bin/chromium "
+            "(apt-get install chromium); `make test` deselects them without it."
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
