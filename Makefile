@@ -50,6 +50,9 @@ test: install ## Run the whole suite (integration tests need DATABASE_URL and RE
 	if [ ! -x /usr/bin/chromium ]; then \
 		echo "/usr/bin/chromium is missing: browser tests are deselected."; \
 		markers="$${markers:+$$markers and }not browser"; \
+	elif [ "$$BROWSER_TESTS" = "no" ]; then \
+		echo "BROWSER_TESTS=no: browser tests are deselected."; \
+		markers="$${markers:+$$markers and }not browser"; \
 	fi; \
 	if [ -n "$$markers" ]; then \
 		$(BIN)/pytest -m "$$markers"; \
