@@ -69,7 +69,7 @@ def insert_event(
 def patch_event(
     store: Store, calendar: Calendar, event_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    base = _writable(calendar, event_id)
+    base = get_event(calendar, event_id)
     resource = merge_patch(base, body, store.clock())
     return _save(store, calendar, resource)
 
@@ -77,7 +77,7 @@ def patch_event(
 def update_event(
     store: Store, calendar: Calendar, event_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    base = _writable(calendar, event_id)
+    base = get_event(calendar, event_id)
     resource = replace_body(base, body, store.clock())
     return _save(store, calendar, resource)
 
@@ -92,7 +92,7 @@ def delete_event(store: Store, calendar: Calendar, event_id: str) -> None:
     if stored is not None and stored.cancelled:
         raise ApiError(410, "deleted")
 
-    base = _writable(calendar, event_id)
+    base = get_event(calendar, event_id)
     _cancel(store, calendar, base)
     if stored is not None and stored.series is not None:
         for exception_id in sorted(calendar.exceptions.get(event_id, ())):
@@ -122,17 +122,6 @@ def _occurrence(calendar: Calendar, event_id: str) -> tuple[StoredEvent | None, 
     if local is None or not master.series.is_occurrence(local):
         return None, None
     return master, local
-
-
-def _writable(calendar: Calendar, event_id: str) -> dict[str, Any]:
-    stored = calendar.events.get(event_id)
-    if stored is not None:
-        return stored.resource
-
-    instance = virtual_instance(calendar, event_id)
-    if instance is None:
-        raise ApiError(404, "notFound")
-    return instance
 
 
 def _save(store: Store, calendar: Calendar, resource: dict[str, Any]) -> dict[str, Any]:
