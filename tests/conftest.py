@@ -7,10 +7,12 @@ them, and ``operator`` is a superuser in the admin.
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.test import Client
 
 from calendars.models import Calendar, Event, GoogleAccount, SyncState
@@ -71,6 +73,23 @@ def make_event(calendar: Calendar, google_id: str, **fields: Any) -> Event:
     fields.setdefault("summary", f"Event {google_id}")
     fields.setdefault("resource", {"id": google_id, "summary": fields["summary"]})
     return Event.objects.create(calendar=calendar, google_id=google_id, **fields)
+
+
+def token_for(user: User) -> str:
+    """A new API token for the user, made the way operators make one."""
+    output = StringIO()
+    call_command("create_api_token", user.username, stdout=output)
+    return output.getvalue().strip()
+
+
+@pytest.fixture
+def owner_auth(owner: User) -> dict[str, str]:
+    return {"authorization": f"Bearer {token_for(owner)}"}
+
+
+@pytest.fixture
+def outsider_auth(outsider: User) -> dict[str, str]:
+    return {"authorization": f"Bearer {token_for(outsider)}"}
 
 
 @pytest.fixture

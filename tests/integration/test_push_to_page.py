@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.management import call_command
 
 from calendars.models import WatchChannel
 from syncengine import dispatch
@@ -41,13 +38,6 @@ def watched_calendar(
         what="a watch channel after the first sync",
     )
     return primary, event
-
-
-@pytest.fixture
-def owner_auth(owner):
-    output = StringIO()
-    call_command("create_api_token", owner.username, stdout=output)
-    return {"authorization": f"Bearer {output.getvalue().strip()}"}
 
 
 async def test_an_event_patched_in_google_arrives_on_the_open_live_stream(

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.management import call_command
 
 from calendars.models import Event
 from emulator.testing import control
@@ -36,13 +33,6 @@ def three_calendars(emulator, connected):
             "pk", flat=True
         )
     )
-
-
-@pytest.fixture
-def owner_auth(owner):
-    output = StringIO()
-    call_command("create_api_token", owner.username, stdout=output)
-    return {"authorization": f"Bearer {output.getvalue().strip()}"}
 
 
 async def test_a_sync_of_three_calendars_arrives_in_full_on_the_stream(
