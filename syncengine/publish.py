@@ -103,8 +103,11 @@ def send(message: str) -> None:
 
 
 def publish_batch(batch: StoredBatch) -> None:
-    data = {"type": "events", "calendar_id": batch.calendar_id, "events": batch.events}
-    send(encode("events", batch.calendar_id, batch.cursor, data, len(batch.events)))
+    # The events are spliced in as the JSON text they were stored as.
+    count = len(batch.event_texts)
+    events = ",".join(batch.event_texts)
+    body = f'{{"type":"events","calendar_id":{batch.calendar_id},"events":[{events}]}}'
+    send(f"events {batch.calendar_id} {batch.cursor} {count}\n{body}")
 
 
 def publish_status(calendar_pk: int, failure: SyncFailure | None = None) -> None:
