@@ -115,6 +115,7 @@ class Services:
             TOKEN_ENCRYPTION_KEYS=_bench_fernet_key(),
             SESSION_COOKIE_SECURE="false",
             CSRF_COOKIE_SECURE="false",
+            SECURE_SSL_REDIRECT="false",
             # The benchmark starts syncs back to back on purpose.
             SYNC_RATE_LIMIT_SECONDS="0",
             LOG_LEVEL=environment.get("BENCH_LOG_LEVEL", "WARNING"),

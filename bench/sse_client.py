@@ -37,14 +37,20 @@ class SseMessage:
 
 async def read_events(response: httpx.Response) -> AsyncIterator[SseMessage]:
     """The messages of an SSE response; comments and ids are skipped."""
-    buffer = b""
+    # A batch can span megabytes and many chunks: only the bytes that came
+    # since the last search are searched again, so reading stays linear.
+    buffer = bytearray()
+    searched = 0
     async for chunk in response.aiter_bytes():
         buffer += chunk
-        while (end := buffer.find(b"\n\n")) >= 0:
-            block, buffer = buffer[:end], buffer[end + 2 :]
+        while (end := buffer.find(b"\n\n", searched)) >= 0:
+            block = bytes(buffer[:end])
+            del buffer[: end + 2]
+            searched = 0
             message = _parse_block(block)
             if message is not None:
                 yield message
+        searched = max(len(buffer) - 1, 0)
 
 
 def _parse_block(block: bytes) -> SseMessage | None:
