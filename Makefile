@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 WEB_PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-unit lint format typecheck bench clean
+.PHONY: help install demo test test-unit audit lint format typecheck bench clean
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Chronos needs Python 3.11 or newer; set PYTHON=python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
@@ -42,23 +42,23 @@ demo: install ## Run Chronos locally with demo data at http://127.0.0.1:8000/
 		$$( [ -n "$$REDIS_URL" ] && echo "emulator web worker beat" || echo "emulator web" )
 
 test: install ## Run the whole suite (integration tests need DATABASE_URL and REDIS_URL)
-	@markers=""; \
+	@# pip-audit needs PyPI's per-release advisories: `make audit` runs it.
+	@markers="not online"; \
 	if [ -z "$$REDIS_URL" ]; then \
 		echo "REDIS_URL is not set: integration tests are deselected."; \
-		markers="not integration"; \
+		markers="$$markers and not integration"; \
 	fi; \
 	if [ ! -x /usr/bin/chromium ]; then \
 		echo "/usr/bin/chromium is missing: browser tests are deselected."; \
-		markers="$${markers:+$$markers and }not browser"; \
+		markers="$$markers and not browser"; \
 	elif [ "$$BROWSER_TESTS" = "no" ]; then \
 		echo "BROWSER_TESTS=no: browser tests are deselected."; \
-		markers="$${markers:+$$markers and }not browser"; \
+		markers="$$markers and not browser"; \
 	fi; \
-	if [ -n "$$markers" ]; then \
-		$(BIN)/pytest -m "$$markers"; \
-	else \
-		$(BIN)/pytest; \
-	fi
+	$(BIN)/pytest -m "$$markers"
+
+audit: install ## Run the security audit: deploy check, pip-audit, bandit, tokens
+	$(BIN)/pytest tests/audit
 
 lint: install ## Check code style with ruff
 	$(BIN)/ruff check .
