@@ -103,6 +103,20 @@ DATABASES = {
     ),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=16)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
+    DATABASE_POOL_MAX_SIZE > 0
+):
+    # Under ASGI each request of a synchronous view runs on a thread of its
+    # own, so without a pool every page view and webhook would open a new
+    # connection. The pool hands them warm ones.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker thread write while pages read, in embedded mode.
     DATABASES["default"].setdefault("OPTIONS", {})
