@@ -31,6 +31,7 @@ class AsgiResponse:
     path: str
     query: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
     status: int = 0
     response_headers: dict[str, str] = field(default_factory=dict)
     ended: bool = False
@@ -46,7 +47,7 @@ class AsgiResponse:
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "GET",
+            "method": self.method,
             "scheme": "http",
             "path": self.path,
             "raw_path": self.path.encode(),

@@ -17,17 +17,27 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from calendars.models import GoogleAccount, WatchChannel
+from chronos.db import pooled
 from syncengine import dispatch
 
 logger = logging.getLogger(__name__)
 
 # Google sends this first on every new channel; nothing has changed yet.
 SYNC_MESSAGE = "sync"
+# Channel ids are at most 64 characters: a longer one is nobody's.
+MAX_CHANNEL_ID = 64
 
 
 # Google cannot send a CSRF token; the channel token authenticates instead.
 @csrf_exempt
-def receive_notification(request: HttpRequest) -> JsonResponse:
+async def receive_notification(request: HttpRequest) -> JsonResponse:
+    # The shared pool keeps warm connections: a storm of notifications must
+    # not open a thread and a database connection for each one.
+    return await pooled(handle_notification)(request)
+
+
+def handle_notification(request: HttpRequest) -> JsonResponse:
+    """Verify the notification and ask for a sync: the receiver's whole work."""
     if request.method != "POST":
         response = _answer(405, "Google sends notifications with POST.")
         response["Allow"] = "POST"
@@ -40,12 +50,15 @@ def receive_notification(request: HttpRequest) -> JsonResponse:
     channel = _channel(channel_id)
     if channel is None:
         logger.info(
-            "Notification on an unknown or stopped channel: channel=%s", channel_id
+            "Notification on an unknown or stopped channel: channel=%s",
+            _loggable(channel_id),
         )
         return _answer(200)
 
     if not _authentic(request, channel):
-        logger.warning("Notification failed verification: channel=%s", channel_id)
+        logger.warning(
+            "Notification failed verification: channel=%s", _loggable(channel_id)
+        )
         return _answer(401, "The channel token or resource id does not match.")
 
     # The grant is dead until its owner reconnects; a sync could only fail.
@@ -64,8 +77,11 @@ def receive_notification(request: HttpRequest) -> JsonResponse:
 
 def _channel(channel_id: str) -> Mapping[str, Any] | None:
     """The channel with what verifying it needs, in one query."""
+    if len(channel_id) > MAX_CHANNEL_ID:
+        return None
+
     return (
-        WatchChannel.objects.filter(channel_id=channel_id[:64])
+        WatchChannel.objects.filter(channel_id=channel_id)
         .exclude(state=WatchChannel.State.STOPPED)
         .values(
             "token",
@@ -87,6 +103,11 @@ def _authentic(request: HttpRequest, channel: Mapping[str, Any]) -> bool:
         # Pending: the watch call has not returned its resource id yet.
         return True
     return request.headers.get("X-Goog-Resource-ID", "") == expected
+
+
+def _loggable(channel_id: str) -> str:
+    # Anyone can send anything: one request must not flood or forge log lines.
+    return repr(channel_id[:MAX_CHANNEL_ID])
 
 
 def _answer(status: int, error: str = "") -> JsonResponse:

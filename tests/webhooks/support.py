@@ -25,6 +25,14 @@ def notify(
 
     ``X_Goog_Channel_Token=None`` leaves that header out.
     """
+    sent = notification_headers(channel, state, **headers)
+    return client.post(reverse("calendar-webhook"), headers=sent)
+
+
+def notification_headers(
+    channel: WatchChannel, state: str = "exists", **headers: str | None
+) -> dict[str, str]:
+    """The headers Google sends for the channel, as ``notify`` takes them."""
     sent: dict[str, str | None] = {
         "X-Goog-Channel-ID": channel.channel_id,
         "X-Goog-Channel-Token": channel.token,
@@ -36,8 +44,7 @@ def notify(
     }
     for name, value in headers.items():
         sent[name.replace("_", "-")] = value
-    present = {name: value for name, value in sent.items() if value is not None}
-    return client.post(reverse("calendar-webhook"), headers=present)
+    return {name: value for name, value in sent.items() if value is not None}
 
 
 def api_calls(emulator: EmulatorServer, method: str) -> int:
