@@ -17,8 +17,11 @@ import os
 from typing import Any
 
 import redis.asyncio
+import redis.connection
 
-CHANNEL = os.environ.get("BENCH_CHANNEL", "chronos:changes")
+# Chronos's channel for the Redis database in REDIS_URL (syncengine.publish).
+_DATABASE = redis.connection.parse_url(os.environ["REDIS_URL"]).get("db", 0)
+CHANNEL = os.environ.get("BENCH_CHANNEL", f"chronos:changes:{_DATABASE}")
 QUEUE_LIMIT = 1000
 
 Scope = dict[str, Any]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "chronos:changes"
+CHANNEL_PREFIX = "chronos:changes"
 
 Subscriber = Callable[[str], None]
 
@@ -84,6 +84,21 @@ def _redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 
+def channel() -> str:
+    """The pub/sub channel of this Redis database.
+
+    Redis shares pub/sub channels across its numbered databases, so two
+    Chronos installations on one server, one database each, would otherwise
+    hear each other's changes.
+    """
+    return f"{CHANNEL_PREFIX}:{_database_number(settings.REDIS_URL)}"
+
+
+@lru_cache(maxsize=1)
+def _database_number(url: str) -> int:
+    return int(redis.connection.parse_url(url).get("db", 0))
+
+
 def encode(
     kind: str, calendar_id: int, cursor: int, data: dict[str, Any], count: int = 0
 ) -> str:
@@ -96,7 +111,7 @@ def send(message: str) -> None:
         local_broker.publish(message)
         return
     try:
-        _redis_client(settings.REDIS_URL).publish(CHANNEL, message)
+        _redis_client(settings.REDIS_URL).publish(channel(), message)
     except redis.RedisError:
         # Streams read what they missed from the database when they next wake.
         logger.warning("Publishing a change failed: header=%s", message.split("\n")[0])

@@ -257,7 +257,7 @@ class Hub:
             client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(publish.CHANNEL)
+                    await pubsub.subscribe(publish.channel())
                     # Whatever was published while unsubscribed is lost.
                     await self.catch_up()
                     failures = 0

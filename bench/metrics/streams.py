@@ -160,5 +160,5 @@ def _publish_armed(bench: Bench, pools: list[StreamPool], size: int) -> float:
     message = publish.encode("events", calendar_id, take_cursor(bench), data, 1)
     client = redis.Redis.from_url(bench.services.redis_url)
     sent_at = time.monotonic()
-    client.publish(publish.CHANNEL, message)
+    client.publish(publish.channel(), message)
     return sent_at

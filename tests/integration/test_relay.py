@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 
 from calendars.models import Event
 from emulator.testing import control
+from syncengine import publish
 from syncengine.accounts import discover_calendars
 from syncengine.relay import stop_hub
 from tests.asgi import get
@@ -59,3 +63,24 @@ async def test_a_sync_of_three_calendars_arrives_in_full_on_the_stream(
     assert messages[-1].json["total_events"] == len(stored)
     tokens = {m.json["calendar_id"] for m in messages if m.event == "sync_token"}
     assert tokens == set(three_calendars)
+
+
+def test_changes_stay_within_their_redis_database(settings: Any) -> None:
+    """Two installations sharing a Redis server, one database each."""
+    neighbour_url = settings.REDIS_URL.rsplit("/", 1)[0] + "/15"
+    ours, theirs = publish.channel(), f"{publish.CHANNEL_PREFIX}:15"
+    listener = redis.Redis.from_url(settings.REDIS_URL).pubsub()
+    listener.subscribe(ours, theirs)
+    listener.get_message(timeout=1)
+    listener.get_message(timeout=1)
+
+    publish.send("events 1 7 0\n{}")
+    settings.REDIS_URL = neighbour_url
+    publish.send("events 1 8 0\n{}")
+
+    heard = [listener.get_message(timeout=2) for _ in range(2)]
+    listener.close()
+    assert [(m["channel"], m["data"]) for m in heard if m] == [
+        (ours.encode(), b"events 1 7 0\n{}"),
+        (theirs.encode(), b"events 1 8 0\n{}"),
+    ]
