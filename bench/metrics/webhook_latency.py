@@ -70,7 +70,11 @@ class LiveClient:
 
 
 def event_ids(bench: Bench, person: Person, token: str) -> list[str]:
-    """Single (not recurring) events of the person's calendar."""
+    """Single (not recurring) events of the person's calendar.
+
+    Occurrences of a series are left out: a cancelled one is listed by
+    Google without its summary, so a marker put there would never show.
+    """
     google_id = person.google_ids[person.calendar_ids[0]]
     url = f"{bench.services.emulator_url}/calendar/v3/calendars/{google_id}/events"
     response = httpx.get(
@@ -81,7 +85,11 @@ def event_ids(bench: Bench, person: Person, token: str) -> list[str]:
     )
     response.raise_for_status()
     items = response.json()["items"]
-    return [item["id"] for item in items if not item.get("recurrence")]
+    return [
+        item["id"]
+        for item in items
+        if not item.get("recurrence") and not item.get("recurringEventId")
+    ]
 
 
 async def measure(bench: Bench, person: Person, changes: int) -> list[float]:
