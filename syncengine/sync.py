@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -284,6 +284,7 @@ def fail(calendar_pk: int, version: int, error: BaseException) -> None:
     logger.warning(
         "Sync failed: calendar=%s error=%s", calendar_pk, type(error).__name__
     )
+    _drop_dead_connection()
     SyncState.objects.filter(calendar_id=calendar_pk, version=version).update(
         state=SyncState.State.ERROR,
         last_error=message,
@@ -293,6 +294,17 @@ def fail(calendar_pk: int, version: int, error: BaseException) -> None:
         updated_at=timezone.now(),
     )
     publish.publish_status(calendar_pk, failure)
+
+
+def _drop_dead_connection() -> None:
+    """Let Django reconnect if the database ended this run's connection.
+
+    A broken connection is only replaced once it is closed. Without this a
+    run whose backend was terminated could not release its claim, and the
+    task's retry would find the calendar held until the lease ran out.
+    """
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def failure_of(error: BaseException) -> publish.SyncFailure:

@@ -13,6 +13,7 @@ import random
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 from calendars.models import Calendar, GoogleAccount
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 RETRY_COUNTDOWN_SECONDS = 30
 MAX_TASK_RETRIES = 3
+BACKGROUND_SYNCS_CLAIM = "background-syncs-scheduled"
 
 
 @shared_task(name="syncengine.sync_calendar", bind=True, max_retries=MAX_TASK_RETRIES)
@@ -103,7 +105,12 @@ def schedule_background_syncs() -> int:
     Spread over a quarter of the interval so that Google never sees every
     account at the same second.
     """
-    spread = settings.BACKGROUND_SYNC_INTERVAL_SECONDS / 4
+    interval = settings.BACKGROUND_SYNC_INTERVAL_SECONDS
+    if not _claim_interval(interval):
+        logger.info("Background syncs already scheduled by another beat")
+        return 0
+
+    spread = interval / 4
     calendars = Calendar.objects.filter(
         selected=True, account__status=GoogleAccount.Status.ACTIVE
     ).values_list("pk", flat=True)
@@ -113,6 +120,19 @@ def schedule_background_syncs() -> int:
         dispatch.enqueue(request_sync_task, calendar_pk, countdown=delay)
         count += 1
     return count
+
+
+def _claim_interval(interval: int) -> bool:
+    """Take this interval's background syncs; False if another beat has.
+
+    Two beats (a second one left running by a deploy) send every periodic
+    task twice. The claim lasts three quarters of an interval, well over
+    half and well under a whole one: however the two beats' ticks
+    interleave, one run per interval goes ahead, and a lone beat whose
+    task starts late never holds itself back.
+    """
+    claim_seconds = max(1, interval * 3 // 4)
+    return bool(cache.add(BACKGROUND_SYNCS_CLAIM, True, claim_seconds))
 
 
 @shared_task(name="syncengine.request_sync")

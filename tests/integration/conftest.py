@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.db import connection
+
+from emulator.server import EmulatorServer
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -70,17 +74,24 @@ class Worker:
                 self.kill()
 
 
+def database_url(application_name: str = "") -> str:
+    """The test database, optionally tagged so a test can find the process's
+    connections in ``pg_stat_activity``."""
+    database = connection.settings_dict
+    url = (
+        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}"
+        f"/{database['NAME']}"
+    )
+    return f"{url}?application_name={application_name}" if application_name else url
+
+
 @pytest.fixture
 def worker_environment(emulator: Any) -> dict[str, str]:
-    database = connection.settings_dict
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("PYTEST")
     }
     environment.update(
-        DATABASE_URL=(
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}"
-            f"/{database['NAME']}"
-        ),
+        DATABASE_URL=database_url(application_name="chronos-worker"),
         REDIS_URL=django_settings.REDIS_URL,
         GOOGLE_API_URL=django_settings.GOOGLE_API_URL,
         GOOGLE_TOKEN_URL=django_settings.GOOGLE_TOKEN_URL,
@@ -118,3 +129,131 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+class RedisServer:
+    """A private redis-server that a test may kill and start again.
+
+    Like the one in docker-compose it keeps nothing on disk, so a restart
+    loses every key and queued message.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.directory / "redis.log").open("ab")
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
+            + ["--save", "", "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(self.answers, timeout=15, what="redis-server to answer")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_process(self.process)
+
+    def answers(self) -> bool:
+        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class WebServer:
+    """Chronos served by daphne, as in production, on the test database."""
+
+    def __init__(self, environment: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            + ["chronos.asgi:application"],
+            cwd=PROJECT_DIR,
+            env=environment,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(self.answers, timeout=30, what="daphne to answer")
+
+    def answers(self) -> bool:
+        assert self.process.poll() is None, "daphne exited before it answered"
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        _stop_process(self.process)
+
+
+@pytest.fixture
+def web_environment(
+    emulator: EmulatorServer, worker_environment: dict[str, str]
+) -> dict[str, str]:
+    environment = dict(worker_environment)
+    environment.update(
+        DATABASE_URL=database_url(application_name="chronos-web"),
+        SYNC_RATE_LIMIT_SECONDS="0",
+        SSE_KEEPALIVE_SECONDS="1",
+    )
+    return environment
+
+
+@pytest.fixture
+def start_web(
+    web_environment: dict[str, str], tmp_path: Path
+) -> Iterator[Callable[[], WebServer]]:
+    servers: list[WebServer] = []
+
+    def start() -> WebServer:
+        server = WebServer(web_environment, tmp_path / f"web-{len(servers)}.log")
+        servers.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()

@@ -11,7 +11,11 @@ from syncengine.accounts import discover_calendars
 from tests.googleside import OWNER_EMAIL, google_events
 from tests.integration.conftest import wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.reliability,
+    pytest.mark.django_db(transaction=True),
+]
 
 EVENTS = 6000
 

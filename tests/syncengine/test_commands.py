@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from calendars.models import GoogleAccount, SyncState
@@ -12,6 +13,12 @@ from emulator.testing import control
 from syncengine import dispatch
 from syncengine.tasks import schedule_background_syncs
 from tests.googleside import stored_events, timed
+
+
+@pytest.fixture(autouse=True)
+def no_beat_ran_yet() -> None:
+    # The claim of a beat's run outlives a test in the in-memory cache.
+    cache.clear()
 
 
 def test_sync_calendars_prints_a_line_per_calendar_and_a_summary(google, primary):
@@ -74,3 +81,13 @@ def test_background_syncs_skip_accounts_that_need_reauthorisation(
     assert not SyncState.objects.filter(
         calendar=stale_calendar, last_sync_at__isnull=False
     ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_beat_in_the_same_interval_schedules_nothing(google, primary):
+    first = schedule_background_syncs()
+    second = schedule_background_syncs()
+    dispatch.wait_for_embedded_tasks()
+
+    assert (first, second) == (1, 0)
+    assert SyncState.objects.get(calendar=primary).version == 1
