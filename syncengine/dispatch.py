@@ -29,8 +29,9 @@ from syncengine.sync import fold_into_running
 logger = logging.getLogger(__name__)
 
 # A queued sync whose task never started (its message was lost with a
-# restarted broker) is queued again after this long.
-QUEUED_STALE_AFTER = timedelta(minutes=15)
+# restarted broker that keeps nothing on disk) is queued again by the next
+# request after this long. Queuing it twice only costs a folded task.
+QUEUED_STALE_AFTER = timedelta(minutes=2)
 
 
 class QueueUnavailable(Exception):
