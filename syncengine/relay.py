@@ -114,8 +114,13 @@ class Subscription:
         """The next message, or None when ``timeout`` passes without one."""
         if self.overflowed:
             raise StreamOverflow
+        if not self.queue.empty():
+            return self.queue.get_nowait()
+        # A timeout scope costs one timer; wait_for would add a task per
+        # message, for every one of thousands of streams.
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self.queue.get()
         except TimeoutError:
             return None
 
