@@ -49,7 +49,7 @@ def per_stream_kib(bench: Bench, server: Server, count: int) -> float:
 
 
 def chronos_kib(bench: Bench, kind: str, count: int) -> tuple[float, int, str]:
-    with serving(bench, "chronos", kind) as server:
+    with serving(bench, "chronos", kind, fresh=True) as server:
         try:
             check_streams_scale(bench, server)
         except HeldConnections as error:

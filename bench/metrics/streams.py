@@ -49,10 +49,16 @@ PATHS = {"chronos": "/api/stream", "raw": "/stream"}
 
 
 @contextlib.contextmanager
-def serving(bench: Bench, app: str, kind: str) -> Iterator[Server]:
-    """The app on the server kind; the main daphne is reused, not restarted."""
+def serving(
+    bench: Bench, app: str, kind: str, *, fresh: bool = False
+) -> Iterator[Server]:
+    """The app on the server kind; the main daphne is reused unless ``fresh``.
+
+    Memory is measured on a fresh server: one that has served thousands of
+    streams before keeps their memory and would hardly grow again.
+    """
     services = bench.services
-    if app == "chronos" and kind == "daphne" and services.web is not None:
+    if app == "chronos" and kind == "daphne" and services.web is not None and not fresh:
         yield Server(kind, APPS[app], services.web_url, PATHS[app], services.web)
         return
     port = free_port()
