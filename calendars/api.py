@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db.models import Q, QuerySet, TextField, Value
@@ -12,8 +13,9 @@ from django.db.models.functions import Cast, Concat, Substr
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router, Schema
 
+from calendars.invalid import invalid_series
 from calendars.models import Calendar, Event, SyncState
-from chronos.api import ApiError
+from chronos.api import ApiError, errors
 
 router = Router(tags=["calendars"])
 
@@ -21,6 +23,18 @@ STREAM_CHUNK_ROWS = 2000
 # Exceptions are matched to occurrences by their original start, which may
 # lie up to a day from where the exception now sits.
 EXCEPTION_SLACK = timedelta(days=1)
+# The window is widened by that slack, which the ends of what a datetime
+# holds leave no room for; no event lies out there anyway.
+EARLIEST = datetime.min.replace(tzinfo=UTC) + 2 * EXCEPTION_SLACK
+LATEST = datetime.max.replace(tzinfo=UTC) - 2 * EXCEPTION_SLACK
+
+
+class InvalidSeriesOut(Schema):
+    """A recurring event no view can show, with the reason."""
+
+    event_id: str
+    summary: str
+    message: str
 
 
 class CalendarOut(Schema):
@@ -32,6 +46,7 @@ class CalendarOut(Schema):
     selected: bool
     sync_state: str
     last_sync_at: datetime | None
+    invalid_series: list[InvalidSeriesOut]
 
 
 class CalendarStatusOut(Schema):
@@ -39,6 +54,12 @@ class CalendarStatusOut(Schema):
     last_sync_at: datetime | None
     state: str
     last_error: str | None
+
+
+class EventsOut(Schema):
+    events: list[dict[str, Any]]
+    masters: list[dict[str, Any]]
+    exceptions: list[dict[str, Any]]
 
 
 class SyncStatusOut(Schema):
@@ -78,9 +99,10 @@ def resolve_calendars(request: HttpRequest, raw: str | None) -> list[int]:
     return ids
 
 
-@router.get("/calendars", response=list[CalendarOut])
+@router.get("/calendars", response={200: list[CalendarOut], **errors()})
 def list_calendars(request: HttpRequest) -> list[CalendarOut]:
-    calendars = owned_calendars(request).select_related("account", "sync_state")
+    calendars = list(owned_calendars(request).select_related("account", "sync_state"))
+    invalid = _invalid_series_by_calendar([calendar.pk for calendar in calendars])
     return [
         CalendarOut(
             id=calendar.pk,
@@ -91,9 +113,23 @@ def list_calendars(request: HttpRequest) -> list[CalendarOut]:
             selected=calendar.selected,
             sync_state=_state_of(calendar).state,
             last_sync_at=_state_of(calendar).last_sync_at,
+            invalid_series=invalid.get(calendar.pk, []),
         )
         for calendar in calendars
     ]
+
+
+def _invalid_series_by_calendar(
+    calendar_ids: list[int],
+) -> dict[int, list[InvalidSeriesOut]]:
+    found: dict[int, list[InvalidSeriesOut]] = {}
+    for series in invalid_series(calendar_ids):
+        found.setdefault(series.calendar_id, []).append(
+            InvalidSeriesOut(
+                event_id=series.event_id, summary=series.summary, message=series.message
+            )
+        )
+    return found
 
 
 def _state_of(calendar: Calendar) -> SyncState:
@@ -103,7 +139,7 @@ def _state_of(calendar: Calendar) -> SyncState:
         return SyncState(calendar=calendar)
 
 
-@router.get("/calendar/sync-status", response=SyncStatusOut)
+@router.get("/calendar/sync-status", response={200: SyncStatusOut, **errors(400, 404)})
 def sync_status(request: HttpRequest, calendar_ids: str | None = None) -> SyncStatusOut:
     calendars = owned_calendars(request)
     if calendar_ids is not None:
@@ -121,7 +157,7 @@ def sync_status(request: HttpRequest, calendar_ids: str | None = None) -> SyncSt
     return SyncStatusOut(lastSyncAt=max(synced, default=None), calendars=states)
 
 
-@router.get("/calendar/events")
+@router.get("/calendar/events", response={200: EventsOut, **errors(400, 404)})
 async def calendar_events(
     request: HttpRequest,
     calendar_ids: str,
@@ -134,12 +170,31 @@ async def calendar_events(
     recurring series that start before its end, ``exceptions`` the changed
     or cancelled occurrences near it.
     """
-    if time_min and time_max and time_min >= time_max:
-        raise ApiError(400, "time_min must be before time_max.")
+    check_window(time_min, time_max)
     ids = await sync_to_async(resolve_calendars)(request, calendar_ids)
     return StreamingHttpResponse(
         _hydration(ids, time_min, time_max), content_type="application/json"
     )
+
+
+def check_window(time_min: datetime | None, time_max: datetime | None) -> None:
+    """A 400 for a window no events can be looked up in."""
+    for name, moment in (("time_min", time_min), ("time_max", time_max)):
+        if moment is None:
+            continue
+        if moment.tzinfo is None:
+            raise ApiError(400, f"{name} needs an offset, like 2026-03-02T09:00:00Z.")
+        if not _within_reach(moment):
+            raise ApiError(400, f"{name} must lie between the years 2 and 9998.")
+    if time_min and time_max and time_min >= time_max:
+        raise ApiError(400, "time_min must be before time_max.")
+
+
+def _within_reach(moment: datetime) -> bool:
+    try:
+        return EARLIEST <= moment.astimezone(UTC) <= LATEST
+    except OverflowError:
+        return False
 
 
 async def _hydration(

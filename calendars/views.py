@@ -30,11 +30,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from calendars.forms import SignupForm, TimeZoneForm
+from calendars.invalid import invalid_series
 from calendars.models import Calendar, Event, GoogleAccount, SyncState, UserProfile
 from chronos.types import AuthenticatedRequest
 from syncengine import dispatch
 from syncengine.publish import committed_cursor
-from syncengine.recurrence import Occurrence, expand_occurrences
+from syncengine.recurrence import Occurrence, expand_occurrences, recurrence_problem
 from webhooks.channels import stop_channels
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,10 @@ COMPACT_MINUTES = 50
 DEFAULT_COLOR = "#4b6bd6"
 # Colours end up in style attributes; anything else could inject CSS.
 COLOR = re.compile(r"#[0-9a-fA-F]{3,8}")
+# A view reaches weeks to either side of its date, which the ends of the
+# calendar leave no room for: dates beyond these are treated as nonsense.
+EARLIEST_DATE = date.min + timedelta(days=366)
+LATEST_DATE = date.max - timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,9 @@ class CalendarView:
 
 # Pages
 
+# Pages never show an account's tokens, so they are not even decrypted.
+SECRET_ACCOUNT_FIELDS = ("refresh_token", "access_token")
+
 
 @login_required
 @require_GET
@@ -196,7 +204,9 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
 def view_fragment(request: AuthenticatedRequest) -> HttpResponse:
     zone = viewer_zone(request.user)
     calendars = list(
-        Calendar.objects.filter(account__owner=request.user).select_related("account")
+        Calendar.objects.filter(account__owner=request.user)
+        .select_related("account")
+        .defer(*(f"account__{name}" for name in SECRET_ACCOUNT_FIELDS))
     )
     context = {"view": build_view(request, calendars, zone)}
     return render(request, "calendars/_view.html", context)
@@ -298,8 +308,10 @@ def _accounts_of(user: Any) -> Iterable[GoogleAccount]:
     calendars = Calendar.objects.select_related("sync_state").order_by(
         "-primary", "summary"
     )
-    return GoogleAccount.objects.filter(owner=user).prefetch_related(
-        Prefetch("calendars", queryset=calendars)
+    return (
+        GoogleAccount.objects.filter(owner=user)
+        .defer(*SECRET_ACCOUNT_FIELDS)
+        .prefetch_related(Prefetch("calendars", queryset=calendars))
     )
 
 
@@ -322,6 +334,10 @@ def _sync_context(accounts: list[GoogleAccount]) -> dict[str, Any]:
         "needs_reauth": [
             a for a in accounts if a.status != GoogleAccount.Status.ACTIVE
         ],
+        # Left out of every view, so said here instead.
+        "invalid_series": invalid_series(
+            [c.pk for account in accounts for c in account.calendars.all()]
+        ),
     }
 
 
@@ -370,6 +386,8 @@ def period_for(view: str, raw_date: str | None, today: date) -> Period:
     try:
         anchor = date.fromisoformat(raw_date) if raw_date else today
     except ValueError:
+        anchor = today
+    if not _within_reach(anchor):
         anchor = today
     if view == "month":
         return _month_period(anchor)
@@ -687,6 +705,8 @@ class Detail:
     color: str
     when: str
     link: str
+    # Why the series appears in no view; empty when it can be shown.
+    problem: str
 
 
 def _detail(event: Event, query: Any, zone: tzinfo) -> Detail:
@@ -699,6 +719,7 @@ def _detail(event: Event, query: Any, zone: tzinfo) -> Detail:
         when=_when(event, query, zone),
         # Only web addresses become links; anything else could run script.
         link=link if link.startswith(("https://", "http://")) else "",
+        problem=recurrence_problem(resource) or "",
     )
 
 
@@ -727,12 +748,16 @@ def _parse_moment(raw: str | None) -> datetime | date | None:
     if not raw:
         return None
     try:
-        if "T" not in raw:
-            return date.fromisoformat(raw)
-        moment = datetime.fromisoformat(raw)
+        moment = datetime.fromisoformat(raw) if "T" in raw else date.fromisoformat(raw)
     except ValueError:
         return None
-    return moment if moment.tzinfo else None
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        return None
+    return moment if _within_reach(_day_of(moment)) else None
+
+
+def _within_reach(day: date) -> bool:
+    return EARLIEST_DATE <= day <= LATEST_DATE
 
 
 def _own_span(event: Event) -> tuple[datetime | date | None, datetime | date | None]:

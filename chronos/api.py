@@ -12,10 +12,11 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
@@ -38,6 +39,49 @@ class ApiError(Exception):
         self.status = status
         self.detail = detail
         self.headers = headers or {}
+
+
+class ErrorOut(Schema):
+    """Every answer other than success: what went wrong, for people."""
+
+    detail: str
+
+
+def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """The error answers of an operation, for its schema.
+
+    Every operation wants a caller, so 401 is always among them.
+    """
+    return dict.fromkeys(sorted({401, *statuses}), ErrorOut)
+
+
+# One Server-Sent Event of either stream, for the schema: ninja cannot
+# describe a stream from a type.
+SERVER_SENT_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "type": "object",
+                "properties": {"type": {"type": "string"}},
+                "required": ["type"],
+            },
+        },
+    },
+}
+EVENT_STREAM = {
+    "responses": {
+        200: {
+            "description": "Server-Sent Events, each with one line of JSON",
+            "content": {"text/event-stream": {"schema": SERVER_SENT_EVENT}},
+        }
+    }
+}
 
 
 def token_digest(token: str) -> str:
@@ -98,6 +142,8 @@ api = NinjaAPI(
     description="Calendars, events and live sync streams of the signed-in user.",
     auth=[SessionUserAuth(), BearerTokenAuth()],
     urls_namespace="api",
+    # Only the webhook, health checks and signing in are open to everyone.
+    docs_decorator=login_required,
 )
 
 

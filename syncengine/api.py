@@ -12,7 +12,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Header, Router
 
 from calendars.api import owned_calendars, parse_calendar_ids, resolve_calendars
-from chronos.api import ApiError
+from chronos.api import EVENT_STREAM, ApiError, errors
 from chronos.db import pooled
 from syncengine.streams import SyncStream, live_stream
 
@@ -27,7 +27,11 @@ def event_stream(frames: AsyncIterator[bytes]) -> StreamingHttpResponse:
     return response
 
 
-@router.get("/calendar/sync", response={200: None})
+@router.get(
+    "/calendar/sync",
+    response={200: None, **errors(400, 404, 429)},
+    openapi_extra=EVENT_STREAM,
+)
 async def calendar_sync(
     request: HttpRequest, calendar_ids: str
 ) -> StreamingHttpResponse:
@@ -62,7 +66,7 @@ async def _take_sync_slot(user_id: int) -> None:
     )
 
 
-@router.get("/stream", response={200: None})
+@router.get("/stream", response={200: None, **errors(400)}, openapi_extra=EVENT_STREAM)
 async def stream(
     request: HttpRequest,
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from google.auth.transport.requests import Request as RefreshRequest
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
+from googleapiclient.model import JsonModel
 
 from calendars.models import GoogleAccount
 
@@ -32,6 +34,9 @@ logger = logging.getLogger(__name__)
 HTTP_TIMEOUT_SECONDS = 30
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
+# The escapes of text no database stores: NUL, which PostgreSQL refuses,
+# and halves of surrogate pairs, which are not Unicode at all.
+UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class GoogleError(Exception):
@@ -130,6 +135,7 @@ class GoogleSession:
             "calendar",
             "v3",
             http=http,
+            model=StorableJson(),
             client_options={"api_endpoint": settings.GOOGLE_API_URL},
             cache_discovery=False,
             static_discovery=True,
@@ -205,6 +211,35 @@ class GoogleSession:
             access_token=self.account.access_token,
             access_token_expires_at=self.account.access_token_expires_at,
         )
+
+
+class StorableJson(JsonModel):
+    """Google's answers, with text that no database can store made safe.
+
+    One event holding such text would otherwise fail the whole page it
+    arrives in, and with it every later sync of its calendar. Both kinds
+    only ever arrive escaped, so the answers without such an escape, nearly
+    all of them, cost one search of their text.
+    """
+
+    def deserialize(self, content: bytes | str) -> Any:
+        text = content.decode("utf-8") if isinstance(content, bytes) else content
+        body = super().deserialize(text)
+        if UNSTORABLE_ESCAPE.search(text) is None:
+            return body
+        return storable(body)
+
+
+def storable(value: Any) -> Any:
+    """The value with NUL characters dropped and lone surrogates replaced."""
+    if isinstance(value, str):
+        units = value.replace("\x00", "").encode("utf-16", "surrogatepass")
+        return units.decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value
 
 
 def credentials_for(account: GoogleAccount) -> Credentials:

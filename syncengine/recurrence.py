@@ -40,6 +40,7 @@ __all__ = [
     "InvalidEvent",
     "Occurrence",
     "expand_occurrences",
+    "recurrence_problem",
 ]
 
 logger = logging.getLogger(__name__)
@@ -191,6 +192,21 @@ def expand_occurrences(
 
     occurrences.sort(key=lambda item: (window.instant(item.start), item.instance_id))
     return Expansion(occurrences, invalid)
+
+
+def recurrence_problem(event: Mapping[str, Any]) -> str | None:
+    """Why a recurring series cannot be expanded; None when it can.
+
+    Events that are not series, and deleted series, have no such problem.
+    """
+    if not event.get("recurrence") or event.get("status") == "cancelled":
+        return None
+
+    try:
+        _series(event.get("recurrence"), _parse_when(event.get("start"), "start"))
+    except _Invalid as error:
+        return str(error)
+    return None
 
 
 _Expander = Callable[[Mapping[str, Any], _Window, _Catalogue], list[Occurrence]]
