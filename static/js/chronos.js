@@ -15,8 +15,41 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
+  // The view is reloaded shortly after a change, once per burst. A change
+  // announced while a reload is under way reloads it once more afterwards:
+  // the reload replaces the view element, so nothing that waits for the
+  // next reload may live on that element.
+  var VIEW_REFRESH_DELAY_MS = 150;
+  var viewRefresh = { timer: null, loading: false, again: false };
+
   function refreshView() {
     htmx.trigger(document.body, "chronos-refresh");
+  }
+
+  function scheduleViewRefresh() {
+    clearTimeout(viewRefresh.timer);
+    viewRefresh.timer = setTimeout(reloadView, VIEW_REFRESH_DELAY_MS);
+  }
+
+  function reloadView() {
+    var view = document.getElementById("view");
+    if (!view) {
+      return;
+    }
+    if (viewRefresh.loading) {
+      viewRefresh.again = true;
+      return;
+    }
+    viewRefresh.loading = true;
+    htmx
+      .ajax("GET", view.dataset.refreshUrl, { target: view, swap: "outerHTML" })
+      .finally(function () {
+        viewRefresh.loading = false;
+        if (viewRefresh.again) {
+          viewRefresh.again = false;
+          reloadView();
+        }
+      });
   }
 
   function refreshSidebar() {
@@ -333,6 +366,8 @@
     }
     var panel = new SyncPanel(panelElement);
     window.chronosSync = panel;
+    document.body.addEventListener("chronos-refresh", scheduleViewRefresh);
+    document.body.addEventListener("sse:events", scheduleViewRefresh);
     reportTimeZone();
     watchLiveStream(app);
     openDetailsInDialog();

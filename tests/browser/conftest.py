@@ -78,7 +78,7 @@ def server_environment(emulator: EmulatorServer, url: str) -> dict[str, str]:
         SYNC_RATE_LIMIT_SECONDS="1",
         SYNC_COALESCE_SECONDS="0.05",
         SSE_KEEPALIVE_SECONDS="5",
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL=os.environ.get("BROWSER_SERVER_LOG_LEVEL", "WARNING"),
     )
     return environment
 
