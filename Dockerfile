@@ -18,4 +18,5 @@ RUN useradd --create-home chronos
 USER chronos
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "chronos.asgi:application"]
+CMD ["uvicorn", "chronos.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
+     "--lifespan", "off", "--no-access-log", "--timeout-graceful-shutdown", "10"]

@@ -33,6 +33,8 @@ BIN_DIR = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/chronos_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 READY_TIMEOUT_SECONDS = 60.0
+# What docker compose serves Chronos with; the targets are measured on it.
+PRODUCTION_SERVER = "uvicorn"
 
 
 def free_port() -> int:
@@ -199,7 +201,7 @@ class Services:
 
     def start_web(self) -> Process:
         self.web = self.start_server(
-            "daphne", "chronos.asgi:application", self.web_port, "daphne"
+            PRODUCTION_SERVER, "chronos.asgi:application", self.web_port, "web"
         )
         return self.web
 

@@ -1,8 +1,8 @@
 """fanout: one batch to many live streams, until the last one has it.
 
-Chronos against the raw ASGI relay on daphne (the target), and both on
-uvicorn side by side. The client processes' CPU time is kept in the
-details, to show they are not what limits the figure.
+Chronos against the raw ASGI relay on the production server, uvicorn (the
+target), and both on daphne side by side. The client processes' CPU time is
+kept in the details, to show they are not what limits the figure.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bench.metrics.streams import (
     serving,
 )
 from bench.report import Row, within
+from bench.services import PRODUCTION_SERVER
 from bench.sse_client import close_pools
 
 TARGET_RATIO = 1.3
@@ -60,7 +61,7 @@ def measure_chronos(bench: Bench, kind: str) -> tuple[Figures, str]:
 
 def rows_for(kind: str, chronos: Figures, raw: Figures, reason: str) -> list[Row]:
     rows = []
-    targeted = kind == "daphne"
+    targeted = kind == PRODUCTION_SERVER
     for case in (*CASES, *FALLBACK_CASES):
         if case not in raw:
             continue

@@ -2,8 +2,8 @@
 streams and a batch published the way workers publish one.
 
 Four servers are compared: Chronos and the raw ASGI baseline
-(``bench.raw_sse``), each on daphne and on uvicorn. Only one of them has
-streams open at a time.
+(``bench.raw_sse``), each on uvicorn (what production runs) and on daphne.
+Only one of them has streams open at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from bench.context import Bench, Person
-from bench.services import Process, free_port
+from bench.services import PRODUCTION_SERVER, Process, free_port
 from bench.sse_client import StreamPool, close_pools, open_pools
 
 STREAMS_PER_CLIENT = 1000
@@ -52,13 +52,14 @@ PATHS = {"chronos": "/api/stream", "raw": "/stream"}
 def serving(
     bench: Bench, app: str, kind: str, *, fresh: bool = False
 ) -> Iterator[Server]:
-    """The app on the server kind; the main daphne is reused unless ``fresh``.
+    """The app on the server kind; the main server is reused unless ``fresh``.
 
     Memory is measured on a fresh server: one that has served thousands of
     streams before keeps their memory and would hardly grow again.
     """
     services = bench.services
-    if app == "chronos" and kind == "daphne" and services.web is not None and not fresh:
+    reusable = app == "chronos" and kind == PRODUCTION_SERVER and not fresh
+    if reusable and services.web is not None:
         yield Server(kind, APPS[app], services.web_url, PATHS[app], services.web)
         return
     port = free_port()

@@ -1,7 +1,7 @@
 """webhook_latency: an event changed at Google until an open page has it.
 
 The path measured: a PATCH to the emulator's Calendar API, its push
-notification to ``POST /calendar/webhook`` on daphne, the sync task on a
+notification to ``POST /calendar/webhook`` on the production server, the sync task on a
 worker, the database, the relay and a client of ``GET /api/stream``.
 Changes are made one at a time, each after the previous one arrived.
 """
@@ -23,6 +23,7 @@ from bench.metrics.streams import (
     serving,
 )
 from bench.report import Row, unavailable, within
+from bench.services import PRODUCTION_SERVER
 from bench.sse_client import close_pools
 
 CHANGES = 100
@@ -150,7 +151,7 @@ def latency_rows(figure: str, samples: list[float], targeted: bool) -> list[Row]
 def loaded_rows(bench: Bench, person: Person) -> list[Row]:
     """The same with other people's idle streams open on the server."""
     audience(bench)
-    with serving(bench, "chronos", "daphne") as server:
+    with serving(bench, "chronos", PRODUCTION_SERVER) as server:
         try:
             check_streams_scale(bench, server)
         except HeldConnections as error:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import redis
+import yaml
 from django.conf import settings as django_settings
 from django.db import connection
 
@@ -200,24 +201,34 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
+def production_server_command(port: int) -> list[str]:
+    """The web command of docker-compose.yml, on loopback at ``port``."""
+    compose = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
+    command = list(compose["services"]["web"]["command"])
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    command[command.index("--forwarded-allow-ips") + 1] = "127.0.0.1"
+    program = command.pop(0)
+    return [sys.executable, "-m", program, *command]
+
+
 class WebServer:
-    """Chronos served by daphne, as in production, on the test database."""
+    """Chronos served as docker compose serves it, on the test database."""
 
     def __init__(self, environment: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-            + ["chronos.asgi:application"],
+            production_server_command(self.port),
             cwd=PROJECT_DIR,
             env=environment,
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
         )
-        wait_until(self.answers, timeout=30, what="daphne to answer")
+        wait_until(self.answers, timeout=30, what="the web server to answer")
 
     def answers(self) -> bool:
-        assert self.process.poll() is None, "daphne exited before it answered"
+        assert self.process.poll() is None, "the web server exited early"
         try:
             with urllib.request.urlopen(self.url + "/healthz", timeout=1):
                 return True

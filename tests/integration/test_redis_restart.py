@@ -1,7 +1,7 @@
 """Redis restarted under load: workers resume, live streams lose nothing.
 
 A private redis-server carries the task queue and pub/sub of one worker and
-one web server (daphne). It is killed while live streams are open and a
+one web server. It is killed while live streams are open and a
 sync runs, then started again, empty, on the same port.
 """
 
@@ -140,7 +140,7 @@ def services(
     start_web: Any,
     start_worker: Any,
 ) -> tuple[WebServer, Worker]:
-    """Daphne and a worker on the private Redis, Google pushing to daphne."""
+    """The web server and a worker on the private Redis, Google pushing to it."""
     for environment in (worker_environment, web_environment):
         environment["REDIS_URL"] = private_redis.url
     web = start_web()
