@@ -184,6 +184,9 @@ class SyncState(models.Model):
     rerun_requested = models.BooleanField(default=False)
     full_sync_requested = models.BooleanField(default=False)
     queued_at = models.DateTimeField(null=True, blank=True)
+    # The latest request for a sync: one that comes soon after it belongs to
+    # the same burst and waits for the burst to pause.
+    requested_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

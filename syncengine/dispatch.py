@@ -1,8 +1,9 @@
 """Asking for syncs: coalesced, and run off the request path.
 
 ``request_sync`` keeps at most one running and one pending sync per
-calendar however often it is called: a burst of push notifications costs
-at most two runs. In distributed mode tasks go to Celery workers; in
+calendar however often it is called, and holds a burst's second sync back
+until the burst pauses: a burst of push notifications costs at most two
+runs. In distributed mode tasks go to Celery workers; in
 embedded mode they run on a small thread pool in this process.
 """
 
@@ -13,7 +14,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -45,50 +46,102 @@ class Requested(enum.StrEnum):
 
 
 def request_sync(calendar_pk: int, *, full: bool = False) -> Requested:
-    """Make sure a sync of the calendar runs after this call."""
-    SyncState.objects.get_or_create(calendar_id=calendar_pk)
+    """Make sure a sync of the calendar runs after this call.
+
+    The first request after a pause starts a sync at once. One that comes
+    while a sync is queued or running joins it, and one that comes soon
+    after a sync ended belongs to the same burst: its sync waits until
+    requests pause, so a burst costs at most two runs.
+    """
     if full:
+        SyncState.objects.get_or_create(calendar_id=calendar_pk)
         SyncState.objects.filter(calendar_id=calendar_pk).update(
             full_sync_requested=True
         )
     for _ in range(3):
-        if _queue_if_idle(calendar_pk):
-            return Requested.QUEUED
-        if fold_into_running(calendar_pk):
+        now = timezone.now()
+        if fold_into_running(calendar_pk, now):
             return Requested.FOLDED
-        # Neither idle nor running: queued, unless the state moved on between
-        # the two updates, in which case try again.
-        if SyncState.objects.filter(
-            calendar_id=calendar_pk, state=SyncState.State.QUEUED
-        ).exists():
+        if _join_queued(calendar_pk, now):
             return Requested.ALREADY_PENDING
+        if _queue_if_idle(calendar_pk, now):
+            return Requested.QUEUED
+        # No state yet, or the state moved on between the updates.
+        SyncState.objects.get_or_create(calendar_id=calendar_pk)
     return Requested.ALREADY_PENDING
 
 
+def _join_queued(calendar_pk: int, now: datetime) -> bool:
+    joined = SyncState.objects.filter(
+        calendar_id=calendar_pk,
+        state=SyncState.State.QUEUED,
+        queued_at__gte=now - QUEUED_STALE_AFTER,
+    ).update(requested_at=now)
+    return bool(joined)
+
+
 @transaction.atomic
-def _queue_if_idle(calendar_pk: int) -> bool:
+def _queue_if_idle(calendar_pk: int, now: datetime) -> bool:
     from syncengine.tasks import sync_calendar_task
 
-    now = timezone.now()
-    idle = (
+    idle = SyncState.objects.filter(
         Q(state__in=[SyncState.State.IDLE, SyncState.State.ERROR])
         | Q(state=SyncState.State.QUEUED, queued_at__lt=now - QUEUED_STALE_AFTER)
-        | Q(state=SyncState.State.RUNNING, lease_expires_at__lt=now)
+        | Q(state=SyncState.State.RUNNING, lease_expires_at__lt=now),
+        calendar_id=calendar_pk,
     )
-    queued = SyncState.objects.filter(idle, calendar_id=calendar_pk).update(
-        state=SyncState.State.QUEUED, queued_at=now
-    )
-    if not queued:
-        return False
+    queued = {"state": SyncState.State.QUEUED, "queued_at": now, "requested_at": now}
+    paused = Q(requested_at__isnull=True) | Q(requested_at__lt=now - _quiet())
     # Enqueued inside the transaction: if the queue is down, the state change
     # rolls back and the caller can answer 503.
-    enqueue(sync_calendar_task, calendar_pk)
+    if idle.filter(paused).update(**queued):
+        enqueue(sync_calendar_task, calendar_pk)
+        return True
+    if idle.update(**queued):
+        countdown = _quiet().total_seconds()
+        enqueue(sync_calendar_task, calendar_pk, True, countdown=countdown)
+        return True
+    return False
+
+
+def postpone_while_requested(calendar_pk: int) -> bool:
+    """Put a queued sync off while requests for it keep coming.
+
+    Returns whether it was put off. However steady the requests, a sync
+    waits at most ``SYNC_COALESCE_MAX_SECONDS`` after it was queued.
+    """
+    from syncengine.tasks import sync_calendar_task
+
+    waiting = (
+        SyncState.objects.filter(calendar_id=calendar_pk, state=SyncState.State.QUEUED)
+        .values_list("requested_at", "queued_at")
+        .first()
+    )
+    if waiting is None:
+        return False
+    requested_at, queued_at = waiting
+    if requested_at is None or queued_at is None:
+        return False
+
+    cap = timedelta(seconds=settings.SYNC_COALESCE_MAX_SECONDS)
+    start_at = min(requested_at + _quiet(), queued_at + cap)
+    delay = (start_at - timezone.now()).total_seconds()
+    if delay <= 0:
+        return False
+    try:
+        enqueue(sync_calendar_task, calendar_pk, True, countdown=delay)
+    except QueueUnavailable:
+        return False
     return True
+
+
+def _quiet() -> timedelta:
+    return timedelta(seconds=settings.SYNC_COALESCE_SECONDS)
 
 
 def enqueue(task: Task, *args: Any, countdown: float | None = None) -> None:
     if not settings.DISTRIBUTED:
-        future = _embedded_pool().submit(_run_embedded, task, args)
+        future = _embedded_pool().submit(_run_embedded, task, args, countdown or 0)
         with _pending_lock:
             _pending.add(future)
         future.add_done_callback(_forget)
@@ -113,7 +166,10 @@ def _embedded_pool() -> ThreadPoolExecutor:
     )
 
 
-def _run_embedded(task: Task, args: tuple[Any, ...]) -> None:
+def _run_embedded(task: Task, args: tuple[Any, ...], countdown: float) -> None:
+    # A pool thread waits out the countdown: embedded mode has no broker to
+    # hold the task, and only ever a few such waits at once.
+    time.sleep(countdown)
     try:
         task.apply(args=args)
     except Exception:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -190,11 +190,14 @@ def claim(calendar_pk: int) -> int | None:
     return None
 
 
-def fold_into_running(calendar_pk: int) -> bool:
-    """Ask the run holding the calendar to go round once more."""
-    folded = SyncState.objects.filter(
-        calendar_id=calendar_pk, state=SyncState.State.RUNNING
-    ).update(rerun_requested=True, queued_at=timezone.now())
+def fold_into_running(calendar_pk: int, now: datetime | None = None) -> bool:
+    """Ask the live run holding the calendar to go round once more."""
+    now = now or timezone.now()
+    folded = (
+        SyncState.objects.filter(calendar_id=calendar_pk, state=SyncState.State.RUNNING)
+        .exclude(lease_expires_at__lt=now)
+        .update(rerun_requested=True, requested_at=now)
+    )
     return bool(folded)
 
 
@@ -209,14 +212,14 @@ def _settle(calendar_pk: int, version: int) -> None:
     while time.monotonic() < deadline:
         request = (
             SyncState.objects.filter(calendar_id=calendar_pk, version=version)
-            .values("rerun_requested", "queued_at")
+            .values("rerun_requested", "requested_at")
             .first()
         )
         if request is None:
             raise Superseded(f"calendar {calendar_pk}: run {version} was superseded")
-        if not request["rerun_requested"] or request["queued_at"] is None:
+        if not request["rerun_requested"] or request["requested_at"] is None:
             return
-        wait = (request["queued_at"] + quiet - timezone.now()).total_seconds()
+        wait = (request["requested_at"] + quiet - timezone.now()).total_seconds()
         if wait <= 0:
             return
         time.sleep(min(wait, max(0.0, deadline - time.monotonic())))

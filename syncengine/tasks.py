@@ -32,7 +32,10 @@ BACKGROUND_SYNCS_CLAIM = "background-syncs-scheduled"
 
 
 @shared_task(name="syncengine.sync_calendar", bind=True, max_retries=MAX_TASK_RETRIES)
-def sync_calendar_task(self: Task, calendar_pk: int) -> None:
+def sync_calendar_task(self: Task, calendar_pk: int, debounce: bool = False) -> None:
+    """Sync the calendar; with ``debounce``, once requests for it pause."""
+    if debounce and dispatch.postpone_while_requested(calendar_pk):
+        return
     try:
         result = sync_calendar(calendar_pk)
     except Calendar.DoesNotExist:

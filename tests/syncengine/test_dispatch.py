@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from calendars.models import SyncState
 from emulator.testing import control
@@ -91,6 +93,48 @@ def test_a_burst_of_requests_runs_at_most_two_syncs(
     assert outcomes.count(dispatch.Requested.QUEUED) == 1
     assert list_calls(emulator) <= 2
     assert SyncState.objects.get(calendar=primary).state == SyncState.State.IDLE
+
+
+def test_a_request_just_after_a_sync_waits_until_requests_pause(
+    settings, emulator, google, primary
+):
+    settings.SYNC_COALESCE_SECONDS = 0.5
+    settings.SYNC_COALESCE_MAX_SECONDS = 60
+    assert dispatch.request_sync(primary.pk) is dispatch.Requested.QUEUED
+    dispatch.wait_for_embedded_tasks()
+    control(emulator, "stats", method="DELETE")
+
+    outcomes = []
+    for index in range(10):
+        insert(google, primary, f"Event {index}")
+        outcomes.append(dispatch.request_sync(primary.pk))
+        time.sleep(0.1)
+    last_request = timezone.now()
+    dispatch.wait_for_embedded_tasks()
+
+    assert outcomes[0] is dispatch.Requested.QUEUED
+    assert set(outcomes[1:]) == {dispatch.Requested.ALREADY_PENDING}
+    assert list_calls(emulator) == 1
+    assert len(stored_events(primary)) == 10
+    state = SyncState.objects.get(calendar=primary)
+    assert state.last_sync_at >= last_request + timedelta(seconds=0.4)
+
+
+def test_steady_requests_still_sync_within_the_cap(settings, emulator, primary):
+    settings.SYNC_COALESCE_SECONDS = 0.5
+    settings.SYNC_COALESCE_MAX_SECONDS = 1
+    dispatch.request_sync(primary.pk)
+    dispatch.wait_for_embedded_tasks()
+    control(emulator, "stats", method="DELETE")
+
+    started = time.monotonic()
+    while time.monotonic() - started < 2.5:
+        dispatch.request_sync(primary.pk)
+        time.sleep(0.1)
+    dispatch.wait_for_embedded_tasks()
+
+    # Never a pause, yet a sync at least every second.
+    assert list_calls(emulator) >= 2
 
 
 def test_a_request_during_a_run_is_not_lost(emulator, google, primary):
