@@ -59,6 +59,8 @@ class ChronosASGIHandler(ASGIHandler):
                 await self.send_response(error_response, send)
                 return
             response = await _notification_response(request)
+            # CommonMiddleware would set it; without it the answer is chunked.
+            response["Content-Length"] = str(len(response.content))
             await self.send_response(response, send)
 
 

@@ -78,3 +78,18 @@ async def test_other_methods_are_not_allowed(channel: WatchChannel) -> None:
 
     assert response.status == 405
     assert response.response_headers["allow"] == "POST"
+
+
+async def test_every_answer_says_how_long_it_is(channel: WatchChannel) -> None:
+    # Senders keep connections alive across a storm; a chunked answer to
+    # each notification would cost them a framing they need not parse.
+    answers = [
+        notification_headers(channel),
+        notification_headers(channel, X_Goog_Channel_Token="forged"),
+        {"X-Goog-Resource-State": "exists"},
+    ]
+    for headers in answers:
+        response = await AsgiResponse(WEBHOOK, headers=headers, method="POST").start()
+        body = await response.body()
+
+        assert response.response_headers["content-length"] == str(len(body))
