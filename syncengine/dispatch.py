@@ -60,10 +60,12 @@ def request_sync(calendar_pk: int, *, full: bool = False) -> Requested:
         )
     for _ in range(3):
         now = timezone.now()
-        if fold_into_running(calendar_pk, now):
-            return Requested.FOLDED
+        # In a burst the sync is queued most of the time, so that is asked
+        # first: most requests then cost one update.
         if _join_queued(calendar_pk, now):
             return Requested.ALREADY_PENDING
+        if fold_into_running(calendar_pk, now):
+            return Requested.FOLDED
         if _queue_if_idle(calendar_pk, now):
             return Requested.QUEUED
         # No state yet, or the state moved on between the updates.
