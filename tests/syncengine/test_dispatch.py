@@ -117,6 +117,7 @@ def test_a_request_just_after_a_sync_waits_until_requests_pause(
     assert list_calls(emulator) == 1
     assert len(stored_events(primary)) == 10
     state = SyncState.objects.get(calendar=primary)
+    assert state.last_sync_at is not None
     assert state.last_sync_at >= last_request + timedelta(seconds=0.4)
 
 
