@@ -41,11 +41,19 @@
       return;
     }
     viewRefresh.loading = true;
+    var url = view.dataset.refreshUrl;
+    // Sourced from the view, the reload shares the navigation links' sync
+    // on it: a click on Week, Month or Agenda cancels it, and it never
+    // lands after a navigation and puts the previous view back.
     htmx
-      .ajax("GET", view.dataset.refreshUrl, { target: view, swap: "outerHTML" })
+      .ajax("GET", url, { source: view, target: view, swap: "outerHTML" })
+      .catch(function () {})
       .finally(function () {
         viewRefresh.loading = false;
-        if (viewRefresh.again) {
+        var current = document.getElementById("view");
+        // Navigated meanwhile: the new view may predate the change.
+        var navigated = current && current.dataset.refreshUrl !== url;
+        if (viewRefresh.again || navigated) {
           viewRefresh.again = false;
           reloadView();
         }
