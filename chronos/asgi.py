@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.exceptions import DisallowedHost, RequestAborted
@@ -14,6 +15,8 @@ from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chronos.settings")
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Requests that stay open for minutes, relaying Server-Sent Events.
 EVENT_STREAM_PATHS = frozenset({"/api/stream", "/api/calendar/sync"})
@@ -44,6 +47,14 @@ class ChronosASGIHandler(ASGIHandler):
             await self.handle(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    @classmethod
+    def chunk_bytes(cls, data: Sequence[T]) -> Iterator[tuple[Sequence[T], bool]]:
+        # Nearly every part fits in one chunk: a tuple's iterator then does
+        # what Django's generator does, at a fraction of the cost per frame.
+        if 0 < len(data) <= cls.chunk_size:
+            return iter(((data, True),))
+        return super().chunk_bytes(data)
 
     async def _receive_notification(
         self, scope: dict[str, Any], receive: Any, send: Any

@@ -47,6 +47,8 @@ RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 # A stream further behind than this is ended; its client reconnects and
 # replays from the database instead of the process holding its backlog.
 MAX_QUEUED_MESSAGES = 1000
+# Keep-alive rounds per SSE_KEEPALIVE_SECONDS.
+KEEPALIVE_ROUNDS = 4
 
 
 @dataclass(eq=False)
@@ -97,27 +99,55 @@ class StreamOverflow(Exception):
 
 @dataclass(eq=False)
 class Subscription:
-    """What one open stream receives: messages for its calendars."""
+    """What one open stream receives: messages for its calendars.
+
+    A None in the queue asks the stream for a keep-alive: the hub queues it
+    for streams that had nothing for a while, so waiting for the next
+    message costs no timer per stream and message.
+    """
 
     calendar_ids: frozenset[int]
     start: int
-    queue: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[Message | None] = field(default_factory=asyncio.Queue)
     overflowed: bool = False
+    # Whether anything was queued since the hub's last keep-alive round,
+    # and how many rounds in a row found nothing queued.
+    active: bool = False
+    idle_rounds: int = 0
 
     def push(self, message: Message) -> None:
+        self.active = True
         if self.queue.qsize() >= MAX_QUEUED_MESSAGES:
             self.overflowed = True
             return
         self.queue.put_nowait(message)
 
-    async def next(self, timeout: float) -> Message | None:
-        """The next message, or None when ``timeout`` passes without one."""
+    def keep_alive_round(self) -> None:
+        """Ask for a keep-alive once a whole interval passed in silence.
+
+        With rounds a quarter of an interval apart, an idle stream hears
+        from the server every 1 to 1.25 intervals.
+        """
+        self.idle_rounds = 0 if self.active else self.idle_rounds + 1
+        self.active = False
+        if self.idle_rounds < KEEPALIVE_ROUNDS:
+            return
+        self.idle_rounds = 0
+        if self.queue.empty():
+            self.queue.put_nowait(None)
+
+    async def next(self, timeout: float | None = None) -> Message | None:
+        """The next message, or None for a keep-alive.
+
+        With ``timeout``, None also when it passes without a message.
+        """
         if self.overflowed:
             raise StreamOverflow
         if not self.queue.empty():
             return self.queue.get_nowait()
-        # A timeout scope costs one timer; wait_for would add a task per
-        # message, for every one of thousands of streams.
+        if timeout is None:
+            return await self.queue.get()
+        # A timeout scope costs one timer; wait_for would add a task.
         try:
             async with asyncio.timeout(timeout):
                 return await self.queue.get()
@@ -133,6 +163,7 @@ class Hub:
         self._pending: dict[int, Message] = {}
         self._held: list[Message] = []
         self._by_calendar: dict[int, set[Subscription]] = defaultdict(set)
+        self._subscriptions: set[Subscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._gap_task: asyncio.Task[None] | None = None
         self._unsubscribe_local: Any = None
@@ -149,6 +180,7 @@ class Hub:
 
             self._unsubscribe_local = publish.local_broker.subscribe(from_worker_thread)
         self._tasks.append(asyncio.create_task(self._poll()))
+        self._tasks.append(asyncio.create_task(self._keep_alive()))
 
     async def stop(self) -> None:
         if self._unsubscribe_local is not None:
@@ -162,15 +194,17 @@ class Hub:
 
     @property
     def stream_count(self) -> int:
-        return len({sub for subs in self._by_calendar.values() for sub in subs})
+        return len(self._subscriptions)
 
     def subscribe(self, calendar_ids: Collection[int]) -> Subscription:
         subscription = Subscription(frozenset(calendar_ids), start=self.watermark)
+        self._subscriptions.add(subscription)
         for calendar_id in subscription.calendar_ids:
             self._by_calendar[calendar_id].add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
         for calendar_id in subscription.calendar_ids:
             subscribers = self._by_calendar.get(calendar_id)
             if subscribers is None:
@@ -247,6 +281,13 @@ class Hub:
             if message is not None:
                 self._deliver(message)
         self._advance()
+
+    async def _keep_alive(self) -> None:
+        """Give every stream a keep-alive round a few times an interval."""
+        while True:
+            await asyncio.sleep(settings.SSE_KEEPALIVE_SECONDS / KEEPALIVE_ROUNDS)
+            for subscription in self._subscriptions:
+                subscription.keep_alive_round()
 
     async def _poll(self) -> None:
         while True:

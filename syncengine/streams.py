@@ -54,7 +54,7 @@ async def live_stream(
             async for frame in _replay(subscription, last_event_id):
                 yield frame
         while True:
-            message = await subscription.next(settings.SSE_KEEPALIVE_SECONDS)
+            message = await subscription.next()
             yield KEEPALIVE if message is None else message.frame
     except StreamOverflow:
         logger.info("Live stream fell behind and was closed")

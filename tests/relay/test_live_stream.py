@@ -179,3 +179,42 @@ async def test_a_batch_whose_message_was_lost_is_read_from_the_database(
 
     assert [event["summary"] for event in batch.json["events"]] == ["Lost in transit"]
     await response.disconnect()
+
+
+async def test_a_quiet_live_stream_sends_keep_alives(settings, primary, owner_auth):
+    settings.SSE_KEEPALIVE_SECONDS = 0.2
+    loop = asyncio.get_running_loop()
+    response = await open_stream(**owner_auth)
+    opened_at = loop.time()
+
+    first = await response.next_message()
+    second = await response.next_message()
+    seconds = loop.time() - opened_at
+
+    assert (first.comment, second.comment) == ("keep-alive", "keep-alive")
+    # One keep-alive per interval of silence, not a flood and not a gap.
+    assert 0.3 <= seconds <= 1.5
+    await response.disconnect()
+
+
+async def test_a_busy_live_stream_gets_no_keep_alive_between_batches(
+    settings, google, primary, owner_auth
+):
+    settings.SSE_KEEPALIVE_SECONDS = 1
+    loop = asyncio.get_running_loop()
+    response = await open_stream(**owner_auth)
+    opened_at = loop.time()
+
+    frames = []
+    for day in range(1, 9):
+        insert(google, primary, f"Change {day}", day)
+        await synced(primary)
+        frames.append(await response.next_message())
+        while frames[-1].event != "events":
+            frames.append(await response.next_message())
+        await asyncio.sleep(0.25)
+
+    # Batches came more often than the interval, for longer than it.
+    assert loop.time() - opened_at > 2
+    assert "keep-alive" not in [frame.comment for frame in frames]
+    await response.disconnect()
