@@ -16,6 +16,7 @@ from calendars.models import Calendar, Event, GoogleAccount
 from emulator.notify import Notifier
 from emulator.server import EmulatorServer
 from emulator.testing import calendar_service, control
+from syncengine import dispatch
 from syncengine.accounts import connect_account
 
 OWNER_EMAIL = "owner@example.com"
@@ -31,6 +32,10 @@ def emulator(settings: Any) -> Iterator[EmulatorServer]:
     settings.GOOGLE_RETRY_CAP_SECONDS = 0.05
     try:
         yield server
+        # Background syncs end against this emulator and these settings;
+        # left running, they would retry with production's backoff and keep
+        # the next test's embedded pool busy.
+        dispatch.wait_for_embedded_tasks()
     finally:
         server.stop()
 
