@@ -142,6 +142,24 @@ def test_hydration_sorts_events_masters_and_exceptions(client, token, stored):
     assert body["events"][0]["summary"] in {"Lunch", "Later"}
 
 
+def test_hydration_reads_every_event_once_across_chunks(
+    client, token, owner_calendar, monkeypatch
+):
+    monkeypatch.setattr("calendars.api.STREAM_CHUNK_ROWS", 3)
+    second = make_calendar(owner_calendar.account, google_id="second@example.com")
+    expected = set()
+    for index in range(8):
+        calendar = (owner_calendar, second)[index % 2]
+        make_event(calendar, f"event{index}", start="2026-12-01T09:00:00Z")
+        expected.add((calendar.pk, f"event{index}"))
+
+    body = streamed_json(hydrate(client, token, f"{owner_calendar.pk},{second.pk}"))
+
+    ids = [(event["calendar_id"], event["id"]) for event in body["events"]]
+    assert len(ids) == 8
+    assert set(ids) == expected
+
+
 def test_hydration_keeps_to_the_time_window(client, token, stored):
     response = hydrate(
         client,
