@@ -105,13 +105,32 @@ def save(rows: list[Row], runs: int, seconds: float, path: Path = RESULTS_FILE) 
         metrics.setdefault(row.metric, []).append(row.to_json())
     document = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "system": platform.platform(),
-        },
+        "machine": machine(),
         "runs": runs,
         "seconds": round(seconds, 1),
         "metrics": dict(sorted(metrics.items())),
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on: they mean little without it."""
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": _proc_field("/proc/cpuinfo", "model name"),
+        "memory": _proc_field("/proc/meminfo", "MemTotal"),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
+
+
+def _proc_field(path: str, name: str) -> str:
+    try:
+        with open(path) as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key.strip() == name:
+                    return value.strip()
+    except OSError:
+        pass
+    return "unknown"
