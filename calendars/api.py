@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import connection
-from django.db.models import Q, QuerySet, TextField, Value
-from django.db.models.functions import Cast, Concat, Substr
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router, Schema
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 
 from calendars.invalid import invalid_series
 from calendars.models import Calendar, Event, SyncState
@@ -227,47 +229,49 @@ async def _hydration(
 
 
 async def _stored_json(rows: QuerySet[Event]) -> AsyncIterator[bytes]:
-    """The stored resources as they are, each with ``calendar_id`` added.
-
-    Read in chunks by primary key, each joined into one text by the
-    database: no event is parsed, copied or even handed to Python row by
-    row, and no server-side cursor is held between chunks.
-    """
-    # Every stored resource has an id (the store refuses events without
-    # one), so none is an empty object.
-    texts = (
-        rows.order_by("pk")
-        .annotate(
-            text=Concat(
-                Value('{"calendar_id":'),
-                Cast("calendar_id", TextField()),
-                Value(","),
-                Substr(Cast("resource", TextField()), 2),
-                output_field=TextField(),
-            )
-        )
-        .values_list("pk", "text")
-    )
-    after = 0
+    """The stored resources as they are, each with ``calendar_id`` added."""
+    # The generator is made here but only ever advanced on the request's
+    # thread, where its cursor belongs.
+    chunks = _spliced_chunks(rows)
     separator = b""
-    while True:
-        last, joined = await sync_to_async(_joined_chunk)(texts, after)
-        if last is None:
-            return
-        yield separator + joined.encode()
+    while chunk := await sync_to_async(_next_chunk)(chunks):
+        yield separator + chunk
         separator = b","
-        after = last
 
 
-def _joined_chunk(texts: QuerySet[Any, Any], after: int) -> tuple[int | None, str]:
-    """The largest key and the joined texts of the next chunk after ``after``."""
-    chunk = texts.filter(pk__gt=after)[:STREAM_CHUNK_ROWS]
-    sql, params = chunk.query.sql_with_params()
-    join = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+def _spliced_chunks(rows: QuerySet[Event]) -> Iterator[bytes]:
+    """Chunks of stored resources, joined, with ``calendar_id`` spliced in.
+
+    The stored JSON is read as bytes and never parsed: the key goes in
+    right after its opening brace. Every stored resource has an id (the
+    store refuses events without one), so none is an empty object.
+    """
+    texts = (
+        rows.order_by()
+        .annotate(text=Cast("resource", TextField()))
+        .values_list("calendar_id", "text")
+    )
+    sql, params = texts.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT max(pk), {join}(text, ',') FROM ({sql}) AS chunk",  # noqa: S608
-            params,
-        )
-        last, joined = cursor.fetchone()
-    return last, joined or ""
+        if connection.vendor == "postgresql":
+            cursor.cursor.adapters.register_loader("text", _TextAsBytes)
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(STREAM_CHUNK_ROWS):
+            parts: list[bytes | memoryview] = []
+            for calendar_id, text in batch:
+                stored = text if isinstance(text, bytes) else text.encode()
+                parts += (b'{"calendar_id":%d,' % calendar_id, memoryview(stored)[1:])
+                parts.append(b",")
+            parts.pop()
+            yield b"".join(parts)
+
+
+def _next_chunk(chunks: Iterator[bytes]) -> bytes:
+    return next(chunks, b"")
+
+
+class _TextAsBytes(Loader):
+    """Text from PostgreSQL as the bytes it came in: sent on, never decoded."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
