@@ -20,6 +20,7 @@ from typing import Any
 import google.auth.exceptions
 import google_auth_httplib2
 import httplib2
+import orjson
 from django.conf import settings
 from google.auth.transport.requests import Request as RefreshRequest
 from google.oauth2.credentials import Credentials
@@ -36,7 +37,7 @@ RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
 # The escapes of text no database stores: NUL, which PostgreSQL refuses,
 # and halves of surrogate pairs, which are not Unicode at all.
-UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+UNSTORABLE_ESCAPE_BYTES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class GoogleError(Exception):
@@ -223,11 +224,18 @@ class StorableJson(JsonModel):
     """
 
     def deserialize(self, content: bytes | str) -> Any:
-        text = content.decode("utf-8") if isinstance(content, bytes) else content
-        body = super().deserialize(text)
-        if UNSTORABLE_ESCAPE.search(text) is None:
+        raw = content.encode() if isinstance(content, str) else content
+        if UNSTORABLE_ESCAPE_BYTES.search(raw) is None:
+            # orjson reads a page of events about three times as fast as
+            # the json module; it refuses what the escapes above allow.
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return super().deserialize(raw)
+            if self._data_wrapper and isinstance(body, dict) and "data" in body:
+                return body["data"]
             return body
-        return storable(body)
+        return storable(super().deserialize(raw))
 
 
 def storable(value: Any) -> Any:
