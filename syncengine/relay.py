@@ -56,7 +56,8 @@ class Message:
     kind: str
     calendar_id: int
     cursor: int
-    data: str
+    # Bytes as they came from Redis: a batch of megabytes is never decoded.
+    data: str | bytes
     count: int = 0
 
     @cached_property
@@ -72,9 +73,11 @@ class Message:
         return value
 
     @classmethod
-    def parse(cls, raw: str) -> Message:
-        header, _, data = raw.partition("\n")
-        kind, calendar_id, cursor, count = header.split(" ")
+    def parse(cls, raw: str | bytes) -> Message:
+        if isinstance(raw, str):
+            raw = raw.encode()
+        header, _, data = raw.partition(b"\n")
+        kind, calendar_id, cursor, count = header.decode().split(" ")
         return cls(kind, int(calendar_id), int(cursor), data, int(count))
 
     @classmethod
@@ -84,13 +87,13 @@ class Message:
         )
 
 
-def sse_frame(event: str, data: str, event_id: int | None = None) -> bytes:
-    lines = [f"event: {event}"]
+def sse_frame(event: str, data: str | bytes, event_id: int | None = None) -> bytes:
+    head = f"event: {event}\n"
     if event_id is not None:
-        lines.append(f"id: {event_id}")
+        head += f"id: {event_id}\n"
     # JSON never holds a raw newline, so the data is always one line.
-    lines.append(f"data: {data}")
-    return ("\n".join(lines) + "\n\n").encode()
+    body = data if isinstance(data, bytes) else data.encode()
+    return b"".join((head.encode(), b"data: ", body, b"\n\n"))
 
 
 class StreamOverflow(Exception):
@@ -213,7 +216,7 @@ class Hub:
             if not subscribers:
                 del self._by_calendar[calendar_id]
 
-    def receive(self, raw: str) -> None:
+    def receive(self, raw: str | bytes) -> None:
         try:
             message = Message.parse(raw)
         except ValueError:
@@ -309,7 +312,7 @@ class Hub:
                     failures = 0
                     async for item in pubsub.listen():
                         if item["type"] == "message":
-                            self.receive(item["data"].decode())
+                            self.receive(item["data"])
             except (redis.RedisError, OSError):
                 delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
