@@ -174,6 +174,11 @@ def _upsert(
     """Insert or update the events; return how many were new."""
     if connection.vendor == "postgresql":
         rows = [event_row(resource) for resource in upserts.values()]
+        # The run holds the calendar's sync state locked, so no other run
+        # adds events between this look and the COPY.
+        if not Event.objects.filter(calendar_id=calendar_pk).exists():
+            _copy_new_events(calendar_pk, cursor(), version, rows, texts)
+            return len(rows)
         # COPY runs before the cursor is taken: the counter row stays locked
         # only for the upsert itself.
         _copy_to_stage(rows, texts)
@@ -249,16 +254,50 @@ def _copy_to_stage(rows: list[dict[str, Any]], resource_texts: list[str]) -> Non
         # Empty it anyway: inside an outer transaction there was no commit.
         db.execute("TRUNCATE chronos_event_stage")
         columns = ", ".join(f'"{name}"' for name in EVENT_COLUMNS)
-        lines = []
-        for row, resource_text in zip(rows, resource_texts, strict=True):
-            row["recurrence"] = encode_json(row["recurrence"])
-            row["resource"] = resource_text
-            lines.append("\t".join([_copy_field(row[name]) for name in EVENT_COLUMNS]))
-        lines.append("")
         with db.cursor.copy(f"COPY chronos_event_stage ({columns}) FROM STDIN") as copy:
-            # One write of the page's lines: psycopg's write_row adapts every
-            # field on its own, at several times the cost.
-            copy.write("\n".join(lines))
+            copy.write(_copy_lines(rows, resource_texts))
+
+
+def _copy_new_events(
+    calendar_pk: int,
+    cursor: int,
+    version: int,
+    rows: list[dict[str, Any]],
+    resource_texts: list[str],
+) -> None:
+    """A calendar's first events, copied straight into the table.
+
+    With nothing to conflict with, staging them first would only double
+    the database's work, on the page every new calendar starts with.
+    """
+    names = (*EVENT_COLUMNS, "calendar_id", "cursor", "seen_version")
+    columns = ", ".join(f'"{name}"' for name in names)
+    shared = (str(calendar_pk), str(cursor), str(version))
+    with (
+        connection.cursor() as db,
+        db.cursor.copy(f"COPY calendars_event ({columns}) FROM STDIN") as copy,
+    ):
+        copy.write(_copy_lines(rows, resource_texts, shared))
+
+
+def _copy_lines(
+    rows: list[dict[str, Any]],
+    resource_texts: list[str],
+    shared: Sequence[str] = (),
+) -> str:
+    """The rows as COPY text, each followed by the ``shared`` fields.
+
+    Written at once: psycopg's write_row adapts every field on its own, at
+    several times the cost.
+    """
+    lines = []
+    for row, resource_text in zip(rows, resource_texts, strict=True):
+        row["recurrence"] = encode_json(row["recurrence"])
+        row["resource"] = resource_text
+        fields = [_copy_field(row[name]) for name in EVENT_COLUMNS]
+        lines.append("\t".join([*fields, *shared]))
+    lines.append("")
+    return "\n".join(lines)
 
 
 def _copy_field(value: Any) -> str:
