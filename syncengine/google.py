@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,18 +130,12 @@ class GoogleSession:
         self.retry = retry or RetryPolicy.from_settings()
         self.on_wait = on_wait
         self.credentials = credentials_for(account)
-        http = google_auth_httplib2.AuthorizedHttp(
+        # Requests are built by a client shared by the thread's sessions and
+        # sent with this account's credentials.
+        self.http = google_auth_httplib2.AuthorizedHttp(
             self.credentials, http=httplib2.Http(timeout=HTTP_TIMEOUT_SECONDS)
         )
-        self.service = build(
-            "calendar",
-            "v3",
-            http=http,
-            model=StorableJson(),
-            client_options={"api_endpoint": settings.GOOGLE_API_URL},
-            cache_discovery=False,
-            static_discovery=True,
-        )
+        self.service = calendar_client()
 
     def execute(self, request: Any) -> dict[str, Any]:
         """Run a prepared API request; retry what Google says to retry."""
@@ -167,7 +162,7 @@ class GoogleSession:
 
     def _execute_once(self, request: Any) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = request.execute()
+            result: dict[str, Any] = request.execute(http=self.http)
         except HttpError as error:
             raise self._classified(error_from_http(error)) from error
         except google.auth.exceptions.RefreshError as error:
@@ -212,6 +207,66 @@ class GoogleSession:
             access_token=self.account.access_token,
             access_token_expires_at=self.account.access_token_expires_at,
         )
+
+
+_thread_clients = threading.local()
+
+
+def calendar_client() -> Any:
+    """The Calendar API client of this thread, bound to no account.
+
+    Building one reads the discovery document and writes docstrings for
+    every method: a few milliseconds, on every sync if done per session.
+    Clients are not thread-safe, hence one per thread; a new one is built
+    when ``GOOGLE_API_URL`` changes.
+    """
+    api_url = settings.GOOGLE_API_URL
+    cached = getattr(_thread_clients, "client", None)
+    if cached is not None and cached[0] == api_url:
+        return cached[1]
+    client = _CollectionCache(
+        build(
+            "calendar",
+            "v3",
+            # Never used: every request is sent with a session's own http.
+            http=httplib2.Http(timeout=HTTP_TIMEOUT_SECONDS),
+            model=StorableJson(),
+            client_options={"api_endpoint": api_url},
+            cache_discovery=False,
+            static_discovery=True,
+        )
+    )
+    _thread_clients.client = (api_url, client)
+    return client
+
+
+class _CollectionCache:
+    """The client's collections, each made once.
+
+    Every call of ``service.events()`` would otherwise build the methods of
+    the collection anew.
+    """
+
+    def __init__(self, service: Any) -> None:
+        self._service = service
+        self._collections: dict[str, Any] = {}
+
+    def events(self) -> Any:
+        return self._collection("events")
+
+    def calendars(self) -> Any:
+        return self._collection("calendars")
+
+    def calendarList(self) -> Any:  # noqa: N802 - the Google client's name
+        return self._collection("calendarList")
+
+    def channels(self) -> Any:
+        return self._collection("channels")
+
+    def _collection(self, name: str) -> Any:
+        if name not in self._collections:
+            self._collections[name] = getattr(self._service, name)()
+        return self._collections[name]
 
 
 class StorableJson(JsonModel):
