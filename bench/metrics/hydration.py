@@ -20,8 +20,8 @@ def measure_api(
     """Seconds to the first and to the last byte, and the bytes read.
 
     A plain socket reads the answer: httpx's parsing of a 14 MB chunked
-    body cost about as much as a tenth of the whole, and is the client's,
-    not the server's. The answer is still checked to be complete.
+    body cost several percent of the whole, and is the client's work, not
+    the server's. The answer is still checked to be complete.
     """
     address = urlsplit(url)
     host, port = address.hostname or "127.0.0.1", address.port or 80
