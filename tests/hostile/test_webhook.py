@@ -24,6 +24,7 @@ from syncengine import dispatch
 from syncengine.tasks import sync_calendar_task
 from tests.conftest import make_account, make_calendar
 from tests.googleside import timed
+from tests.webhooks.support import notification_headers
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
@@ -69,18 +70,6 @@ def outsider_channel(outsider: User) -> WatchChannel:
     return make_channel(make_calendar(make_account(outsider)), "outsider-token")
 
 
-def sent_by_google(channel: WatchChannel, state: str = "exists") -> dict[str, str]:
-    return {
-        "X-Goog-Channel-ID": channel.channel_id,
-        "X-Goog-Channel-Token": channel.token,
-        "X-Goog-Channel-Expiration": "Tue, 08 Dec 2026 10:00:00 GMT",
-        "X-Goog-Resource-ID": channel.resource_id,
-        "X-Goog-Resource-URI": "https://www.googleapis.com/calendar/v3/x/events",
-        "X-Goog-Resource-State": state,
-        "X-Goog-Message-Number": "7",
-    }
-
-
 def deliver(client: Client, headers: dict[str, str], method: str = "post") -> Any:
     return getattr(client, method)(reverse("calendar-webhook"), headers=headers)
 
@@ -93,7 +82,7 @@ def nothing_asked_for(enqueued: Enqueued, calendar: Calendar) -> bool:
 def test_a_genuine_notification_asks_for_one_sync(
     client: Client, channel: WatchChannel, enqueued: Enqueued
 ) -> None:
-    response = deliver(client, sent_by_google(channel))
+    response = deliver(client, notification_headers(channel))
 
     assert response.status_code == 200
     assert enqueued == [(sync_calendar_task.name, channel.calendar_id)]
@@ -106,7 +95,7 @@ def test_another_channels_token_and_resource_are_refused(
     enqueued: Enqueued,
 ) -> None:
     forged = {
-        **sent_by_google(outsider_channel),
+        **notification_headers(outsider_channel),
         "X-Goog-Channel-ID": channel.channel_id,
     }
 
@@ -130,7 +119,7 @@ def test_another_channels_token_and_resource_are_refused(
 def test_a_token_that_only_resembles_the_channels_is_refused(
     client: Client, channel: WatchChannel, enqueued: Enqueued, token: str
 ) -> None:
-    forged = {**sent_by_google(channel), "X-Goog-Channel-Token": token}
+    forged = {**notification_headers(channel), "X-Goog-Channel-Token": token}
 
     response = deliver(client, forged)
 
@@ -142,7 +131,7 @@ def test_a_token_that_only_resembles_the_channels_is_refused(
 def test_a_genuine_notification_sent_with_another_method_is_refused(
     client: Client, channel: WatchChannel, enqueued: Enqueued, method: str
 ) -> None:
-    response = deliver(client, sent_by_google(channel), method)
+    response = deliver(client, notification_headers(channel), method)
 
     assert response.status_code == 405
     assert response["Allow"] == "POST"
@@ -152,7 +141,7 @@ def test_a_genuine_notification_sent_with_another_method_is_refused(
 def test_a_head_request_is_refused_without_a_body(
     client: Client, channel: WatchChannel, enqueued: Enqueued
 ) -> None:
-    response = deliver(client, sent_by_google(channel), "head")
+    response = deliver(client, notification_headers(channel), "head")
 
     assert response.status_code == 405
     assert response.content == b""
@@ -166,7 +155,7 @@ def test_a_huge_channel_id_is_ignored_and_kept_out_of_the_log(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     oversized = channel.channel_id + "x" * HUGE
-    headers = {**sent_by_google(channel), "X-Goog-Channel-ID": oversized}
+    headers = {**notification_headers(channel), "X-Goog-Channel-ID": oversized}
 
     with caplog.at_level(logging.INFO, logger="webhooks.views"):
         response = deliver(client, headers)
@@ -185,7 +174,7 @@ def test_a_huge_token_or_resource_id_is_refused(
     caplog: pytest.LogCaptureFixture,
     header: str,
 ) -> None:
-    genuine = sent_by_google(channel)
+    genuine = notification_headers(channel)
     headers = {**genuine, header: genuine[header] + "x" * HUGE}
 
     with caplog.at_level(logging.INFO, logger="webhooks.views"):
@@ -202,9 +191,10 @@ def test_many_huge_unknown_headers_change_nothing(
     padding = {f"X-Padding-{index}": "y" * 64 * 1024 for index in range(32)}
 
     forged = deliver(
-        client, {**sent_by_google(channel), **padding, "X-Goog-Channel-Token": "no"}
+        client,
+        {**notification_headers(channel), **padding, "X-Goog-Channel-Token": "no"},
     )
-    genuine = deliver(client, {**sent_by_google(channel), **padding})
+    genuine = deliver(client, {**notification_headers(channel), **padding})
 
     assert (forged.status_code, genuine.status_code) == (401, 200)
     assert enqueued == [(sync_calendar_task.name, channel.calendar_id)]

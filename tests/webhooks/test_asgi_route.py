@@ -6,35 +6,18 @@ go through that route rather than the test client's.
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-
 import pytest
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 
-from calendars.models import Calendar, WatchChannel
+from calendars.models import WatchChannel
 from emulator.server import EmulatorServer
 from tests.asgi import AsgiResponse
-from tests.webhooks.support import api_calls, notification_headers, reset_calls
+from tests.webhooks.support import api_calls, notification_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WEBHOOK = "/calendar/webhook"
 LIST = "calendar.events.list"
-
-
-@pytest.fixture
-def channel(primary: Calendar, emulator: EmulatorServer) -> WatchChannel:
-    reset_calls(emulator)
-    return WatchChannel.objects.create(
-        calendar=primary,
-        channel_id=str(uuid.uuid4()),
-        resource_id="resource-of-primary",
-        token="channel-secret-token",
-        state=WatchChannel.State.ACTIVE,
-        expires_at=timezone.now() + timedelta(days=7),
-    )
 
 
 async def post(headers: dict[str, str]) -> tuple[int, bytes]:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
-from django.utils import timezone
 
 from calendars.models import Calendar, GoogleAccount, SyncState, WatchChannel
 from emulator.server import EmulatorServer
@@ -19,26 +16,12 @@ from tests.webhooks.support import (
     api_calls,
     notification_headers,
     notify,
-    reset_calls,
 )
 from webhooks.views import handle_notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LIST = "calendar.events.list"
-
-
-@pytest.fixture
-def channel(primary: Calendar, emulator: EmulatorServer) -> WatchChannel:
-    reset_calls(emulator)
-    return WatchChannel.objects.create(
-        calendar=primary,
-        channel_id=str(uuid.uuid4()),
-        resource_id="resource-of-primary",
-        token="channel-secret-token",
-        state=WatchChannel.State.ACTIVE,
-        expires_at=timezone.now() + timedelta(days=7),
-    )
 
 
 def syncs_run(emulator: EmulatorServer, calendar: Calendar) -> int:
