@@ -24,6 +24,8 @@ from calendars.models import Calendar, DeletedEvent, Event, SyncState
 logger = logging.getLogger(__name__)
 
 # Columns written from a Google resource, in COPY order.
+# A calendar's first page this large goes straight into the events table.
+DIRECT_COPY_MIN_ROWS = 100
 EVENT_COLUMNS = (
     "google_id",
     "status",
@@ -175,8 +177,10 @@ def _upsert(
     if connection.vendor == "postgresql":
         rows = [event_row(resource) for resource in upserts.values()]
         # The run holds the calendar's sync state locked, so no other run
-        # adds events between this look and the COPY.
-        if not Event.objects.filter(calendar_id=calendar_pk).exists():
+        # adds events between this look and the COPY. Small pages, the
+        # incremental syncs, are not worth the look.
+        large = len(rows) >= DIRECT_COPY_MIN_ROWS
+        if large and not Event.objects.filter(calendar_id=calendar_pk).exists():
             _copy_new_events(calendar_pk, cursor(), version, rows, texts)
             return len(rows)
         # COPY runs before the cursor is taken: the counter row stays locked

@@ -38,6 +38,21 @@ def test_a_first_sync_stores_every_event_of_the_calendar(google, primary):
     assert state.last_sync_at is not None
 
 
+def test_a_large_first_page_and_a_resync_store_every_event_once(google, primary):
+    # Large enough for a first page to be copied straight into the table.
+    for index in range(120):
+        start = f"2026-12-01T{index // 60 + 9:02d}:{index % 60:02d}:00Z"
+        summary = f"Tab\there \\ line\nbreak {index}"
+        insert(google, primary, timed(summary, start, start))
+
+    first = sync_calendar(primary.pk)
+    SyncState.objects.filter(calendar=primary).update(full_sync_requested=True)
+    again = sync_calendar(primary.pk)
+
+    assert (first.added, again.added, again.changed) == (120, 0, 120)
+    assert stored_events(primary) == google_events(google, primary.google_id)
+
+
 def test_a_later_sync_fetches_only_what_changed(google, primary):
     kept = insert(
         google, primary, timed("Kept", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z")
